@@ -1,0 +1,1 @@
+"""The Godo application: message types, handlers and schedules on godo-streams."""

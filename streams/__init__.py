@@ -1,0 +1,37 @@
+"""godo-streams: Redis Streams background processing (producers, workers, dead letters)."""
+
+from __future__ import annotations
+
+from streams.config import QueueSettings, Secret, Settings, from_env
+from streams.errors import (
+    ConfigError,
+    DecodeError,
+    PermanentError,
+    PublishError,
+    StreamsError,
+    UnknownQueueError,
+    ValidationError,
+)
+from streams.keys import Keys
+from streams.producer import Outgoing, Producer
+from streams.router import Context, Handler, Registry
+
+__all__ = [
+    "ConfigError",
+    "Context",
+    "DecodeError",
+    "Handler",
+    "Keys",
+    "Outgoing",
+    "PermanentError",
+    "Producer",
+    "PublishError",
+    "QueueSettings",
+    "Registry",
+    "Secret",
+    "Settings",
+    "StreamsError",
+    "UnknownQueueError",
+    "ValidationError",
+    "from_env",
+]

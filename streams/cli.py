@@ -1,0 +1,85 @@
+"""The `streams` command: worker, publish, status, dead, and the commands other packages add.
+
+Subcommands live in streams/commands/, one module each, so the entry point stays small.
+A user's mistake ends with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Final, NoReturn
+
+from redis.exceptions import RedisError
+
+from streams.client import redact
+from streams.errors import StreamsError
+from streams.router import Registry
+
+DEFAULT_APP: Final = "consumers.registry:registry"
+# name -> module under streams.commands; each module has add_parser(subparsers) and run(args).
+COMMANDS: Final = ("worker", "publish", "status", "dead", "api", "scheduler", "dev")
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def load_registry(spec: str | None = None) -> Registry:
+    """Import the application's Registry from 'module:attribute' (STREAMS_APP or the default)."""
+    spec = spec or os.environ.get("STREAMS_APP") or DEFAULT_APP
+    module_name, _, attribute = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        found = getattr(module, attribute or "registry")
+    except (ImportError, AttributeError) as exc:
+        raise StreamsError(f"cannot load the application {spec!r} (STREAMS_APP): {exc}") from None
+    registry = found() if callable(found) and not isinstance(found, Registry) else found
+    if not isinstance(registry, Registry):
+        raise StreamsError(f"{spec!r} (STREAMS_APP) is not a streams.Registry")
+    return registry
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streams", description="Redis Streams background processing."
+    )
+    parser.add_argument(
+        "--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: INFO"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"streams.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"streams.commands.{name}":
+                raise
+            continue
+        module.add_parser(sub)
+    return parser
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    print(f"streams: error: {redact(message)}", file=sys.stderr)  # noqa: T201  # the CLI's own output
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=str(args.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    run: Command = args.run
+    try:
+        code = run(args)
+    except StreamsError as exc:
+        fail(str(exc))
+    except RedisError as exc:
+        fail(f"redis: {exc}", code=1)
+    except KeyboardInterrupt:
+        code = 130
+    raise SystemExit(code)

@@ -1,0 +1,51 @@
+"""The one place that turns settings into a redis-py asyncio client."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from streams.config import Settings
+
+CONNECT_TIMEOUT_S: Final = 5.0
+SOCKET_TIMEOUT_S: Final = 5.0
+HEALTH_CHECK_INTERVAL_S: Final = 30
+_USERINFO: Final = re.compile(r"(rediss?://)[^@/\s]*@")
+
+
+def redact(text: str) -> str:
+    """Replace the user-info part of any redis URL in text with ***."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
+def create_redis(
+    settings: Settings,
+    *,
+    socket_timeout_s: float = SOCKET_TIMEOUT_S,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    retries: int = 3,
+    max_connections: int | None = None,
+) -> Redis:
+    """Create a pooled client: bounded pool, timeouts, retries with exponential backoff.
+
+    Blocking reads must be shorter than socket_timeout_s; Settings keeps block_ms small.
+    """
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url.reveal(),
+        max_connections=max_connections or settings.max_connections,
+        timeout=connect_timeout_s + socket_timeout_s,
+        socket_connect_timeout=connect_timeout_s,
+        socket_timeout=socket_timeout_s,
+        socket_keepalive=True,
+        health_check_interval=HEALTH_CHECK_INTERVAL_S,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.1, cap=2.0), retries),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        client_name="godo-streams",
+    )
+    return Redis(connection_pool=pool)

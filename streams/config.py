@@ -1,0 +1,212 @@
+"""Settings read once from the environment, validated, then passed down explicitly.
+
+Every queue setting has a default, can be set for all queues with ``STREAMS_<NAME>``
+and for one queue with ``STREAMS_<QUEUE>_<NAME>`` (for example ``STREAMS_ML_CONCURRENCY=2``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Annotated, Final, TypeVar
+from urllib.parse import urlsplit
+
+import msgspec
+
+from streams.errors import ConfigError, UnknownQueueError
+
+DEFAULT_QUEUES: Final = ("default", "events", "notifications", "ml")
+_NAME_RE: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+_T = TypeVar("_T")
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or an error."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Tunables of one queue; times are in milliseconds."""
+
+    concurrency: Positive = 16
+    batch_size: Positive = 100
+    max_attempts: Positive = 5
+    backoff_base_ms: Positive = 1_000
+    backoff_cap_ms: Positive = 30_000
+    visibility_timeout_ms: Annotated[int, msgspec.Meta(ge=100)] = 30_000
+    retention_ms: Positive = 24 * 3600 * 1000
+    max_len: Positive = 1_000_000
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the worker, producer, API and scheduler need to know."""
+
+    redis_url: Secret
+    prefix: str = "godo"
+    group: str = "godo"
+    queues: dict[str, QueueSettings] = msgspec.field(
+        default_factory=lambda: {q: QueueSettings() for q in DEFAULT_QUEUES}
+    )
+    block_ms: Positive = 1_000
+    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50)] = 5_000
+    shutdown_timeout_ms: NonNegative = 25_000
+    max_connections: Positive = 50
+    api_token: Secret | None = None
+
+    def __post_init__(self) -> None:
+        _check_settings(self)
+
+    @property
+    def queue_names(self) -> tuple[str, ...]:
+        return tuple(self.queues)
+
+    def queue(self, name: str) -> QueueSettings:
+        """Return one queue's settings, or raise UnknownQueueError naming the known ones."""
+        try:
+            return self.queues[name]
+        except KeyError:
+            raise UnknownQueueError(name, self.queue_names) from None
+
+
+def _check_settings(settings: Settings) -> None:
+    check_redis_url(settings.redis_url.reveal())
+    for variable, value in (("STREAMS_PREFIX", settings.prefix), ("STREAMS_GROUP", settings.group)):
+        if not _NAME_RE.match(value):
+            raise ConfigError(variable, f"{value!r} must be 1-64 letters, digits, '_', '.' or '-'")
+    if not settings.queues:
+        raise ConfigError("STREAMS_QUEUES", "at least one queue is required")
+    for name, queue in settings.queues.items():
+        if not _NAME_RE.match(name):
+            raise ConfigError(
+                "STREAMS_QUEUES",
+                f"queue name {name!r} must be 1-64 letters, digits, '_', '.' or '-'",
+            )
+        upper = _env_part(name)
+        if queue.backoff_cap_ms < queue.backoff_base_ms:
+            raise ConfigError(
+                f"STREAMS_{upper}_BACKOFF_CAP_MS", "must be at least the backoff base"
+            )
+        if queue.backoff_cap_ms > queue.visibility_timeout_ms:
+            # A waiting retry is parked as an idle pending entry, so its delay can't exceed the timeout.
+            raise ConfigError(
+                f"STREAMS_{upper}_BACKOFF_CAP_MS", "must not exceed the visibility timeout"
+            )
+
+
+def check_redis_url(url: str) -> None:
+    """Raise ConfigError unless url is a redis:// or rediss:// URL (never echoing the URL)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        raise ConfigError(
+            "REDIS_URL",
+            "is not a valid URL; expected redis://HOST:PORT/DB, with an optional password before the host",
+        ) from None
+    if parts.scheme not in ("redis", "rediss"):
+        raise ConfigError("REDIS_URL", "must start with redis:// or rediss:// (TLS)")
+    if not parts.hostname:
+        raise ConfigError(
+            "REDIS_URL",
+            "has no host; expected redis://HOST:PORT/DB, with an optional password before the host",
+        )
+
+
+def _env_part(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+
+
+def _queue_env(env: Mapping[str, str], queue: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Collect one queue's raw values and remember which variable each came from."""
+    raw: dict[str, str] = {}
+    source: dict[str, str] = {}
+    for field in QueueSettings.__struct_fields__:
+        for variable in (f"STREAMS_{field.upper()}", f"STREAMS_{_env_part(queue)}_{field.upper()}"):
+            if variable in env:
+                raw[field] = env[variable]
+                source[field] = variable
+    return raw, source
+
+
+_TOP_LEVEL: Final = {
+    "prefix": "STREAMS_PREFIX",
+    "group": "STREAMS_GROUP",
+    "block_ms": "STREAMS_BLOCK_MS",
+    "heartbeat_interval_ms": "STREAMS_HEARTBEAT_INTERVAL_MS",
+    "shutdown_timeout_ms": "STREAMS_SHUTDOWN_TIMEOUT_MS",
+    "max_connections": "STREAMS_MAX_CONNECTIONS",
+}
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from environment variables; raise ConfigError naming the bad variable."""
+    env = os.environ if env is None else env
+    url = env.get("REDIS_URL", "").strip()
+    if not url:
+        raise ConfigError(
+            "REDIS_URL",
+            "is not set; expected redis://HOST:PORT/DB, with an optional password before the host",
+        )
+    names = tuple(
+        q.strip()
+        for q in env.get("STREAMS_QUEUES", ",".join(DEFAULT_QUEUES)).split(",")
+        if q.strip()
+    )
+    if len(set(names)) != len(names):
+        raise ConfigError("STREAMS_QUEUES", "lists a queue twice")
+    queues: dict[str, QueueSettings] = {}
+    for name in names:
+        raw, source = _queue_env(env, name)
+        queues[name] = _convert(raw, QueueSettings, source)
+    raw_top = {field: env[var] for field, var in _TOP_LEVEL.items() if var in env}
+    token = env.get("STREAMS_API_TOKEN", "").strip()
+    top = _convert(raw_top, _TopLevel, _TOP_LEVEL)
+    return Settings(
+        redis_url=Secret(url),
+        queues=queues,
+        api_token=Secret(token) if token else None,
+        **msgspec.structs.asdict(top),
+    )
+
+
+class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
+    prefix: str = "godo"
+    group: str = "godo"
+    block_ms: Positive = 1_000
+    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50)] = 5_000
+    shutdown_timeout_ms: NonNegative = 25_000
+    max_connections: Positive = 50
+
+
+def _convert(raw: dict[str, str], type_: type[_T], source: Mapping[str, str]) -> _T:
+    try:
+        return msgspec.convert(raw, type_, strict=False)
+    except msgspec.ValidationError as exc:
+        field_match = re.search(r"at `\$\.(\w+)`", str(exc))
+        field = field_match.group(1) if field_match else ""
+        variable = source.get(field, field.upper() or "environment")
+        reason = str(exc).split(" - at ")[0]
+        raise ConfigError(variable, f"{reason}, got {raw.get(field)!r}") from None

@@ -1,0 +1,52 @@
+"""Every Redis key godo-streams uses is built here.
+
+All keys of one queue share the hash tag ``{prefix:queue}``, so a queue's stream, dead
+letters and scripts stay in one Redis Cluster slot and Lua scripts may touch them together.
+"""
+
+from __future__ import annotations
+
+
+class Keys:
+    """Key builders for one deployment prefix."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def _tag(self, queue: str) -> str:
+        return f"{{{self.prefix}:{queue}}}"
+
+    def stream(self, queue: str) -> str:
+        return f"{self._tag(queue)}:stream"
+
+    def dead(self, queue: str) -> str:
+        return f"{self._tag(queue)}:dead"
+
+    def stats(self, queue: str) -> str:
+        """Hash of queue counters that outlive workers (for example entries cut by the hard cap)."""
+        return f"{self._tag(queue)}:stats"
+
+    def workers(self) -> str:
+        """Sorted set of worker names scored by their last heartbeat (ms)."""
+        return f"{self.prefix}:workers"
+
+    def worker(self, name: str) -> str:
+        return f"{self.prefix}:worker:{name}"
+
+    def scheduler_leader(self) -> str:
+        return f"{self.prefix}:scheduler:leader"
+
+    def scheduler_tick(self, job: str, slot: int) -> str:
+        return f"{self.prefix}:scheduler:tick:{job}:{slot}"
+
+    def cache(self, namespace: str, key: str) -> str:
+        return f"{self.prefix}:cache:{namespace}:{key}"
+
+    def cache_stats(self) -> str:
+        return f"{self.prefix}:cache:stats"
+
+    def data(self, *parts: str) -> str:
+        """Application data written by handlers (events, indexes, recommendations)."""
+        return ":".join((self.prefix, "data", *parts))
