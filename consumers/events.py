@@ -1,0 +1,178 @@
+"""The `events` queue: discovered events are normalised, deduplicated, stored and indexed.
+
+Storage (all under Keys.data):
+    event:<id>          the normalised event as JSON; id is `<source>:<external_id>`
+    events:by_start     sorted set of ids scored by start time (ms)
+    tag:<tag>           set of ids carrying the tag
+    day:<YYYY-MM-DD>    set of ids starting on that UTC day
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Final
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from consumers.values import as_bytes, as_text
+from streams import Context, Keys, Registry
+
+log = logging.getLogger(__name__)
+
+_SPACES: Final = re.compile(r"\s+")
+_TAG_JUNK: Final = re.compile(r"[^a-z0-9+#&-]+")
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class EventDiscovered(msgspec.Struct, frozen=True, kw_only=True):
+    """An event found by a crawler or a partner feed."""
+
+    source: Name
+    external_id: Name
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    starts_at: Annotated[datetime, msgspec.Meta(tz=True)]
+    venue: Annotated[str, msgspec.Meta(max_length=300)] | None = None
+    city: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    tags: Annotated[list[str], msgspec.Meta(max_length=50)] = []
+
+
+class DropPastEvents(msgspec.Struct, frozen=True, kw_only=True):
+    """Scheduled clean-up: delete events that started more than grace_ms ago."""
+
+    grace_ms: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored, normalised event."""
+
+    id: str
+    source: str
+    external_id: str
+    title: str
+    starts_at: datetime
+    venue: str | None
+    city: str | None
+    tags: list[str]
+
+    @property
+    def day(self) -> str:
+        return self.starts_at.date().isoformat()
+
+    @property
+    def starts_ms(self) -> int:
+        return int(self.starts_at.timestamp() * 1000)
+
+
+_encoder: Final = msgspec.json.Encoder()
+_event_decoder: Final = msgspec.json.Decoder(Event)
+
+
+def _clean(text: str | None) -> str | None:
+    if text is None:
+        return None
+    cleaned = _SPACES.sub(" ", text).strip()
+    return cleaned or None
+
+
+def normalise_tag(tag: str) -> str:
+    """Lower-case, hyphenate spaces, drop punctuation: 'Live  Music!' -> 'live-music'."""
+    hyphenated = _SPACES.sub("-", tag.strip().lower())
+    return _TAG_JUNK.sub("", hyphenated).strip("-")
+
+
+def normalise(payload: EventDiscovered) -> Event:
+    """Turn a discovered event into its stored form; equal inputs give equal events."""
+    source = payload.source.strip().lower()
+    external_id = payload.external_id.strip()
+    tags = sorted({t for t in (normalise_tag(tag) for tag in payload.tags) if t})
+    return Event(
+        id=f"{source}:{external_id}",
+        source=source,
+        external_id=external_id,
+        title=_clean(payload.title) or payload.title.strip() or "untitled",
+        starts_at=payload.starts_at.astimezone(UTC),
+        venue=_clean(payload.venue),
+        city=_clean(payload.city),
+        tags=tags,
+    )
+
+
+def decode_event(raw: bytes) -> Event:
+    return _event_decoder.decode(raw)
+
+
+async def store(redis: Redis, keys: Keys, event: Event) -> bool:
+    """Store or update event and move its index entries; return True if it was new."""
+    key = keys.data("event", event.id)
+    async with redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(key)
+                raw = await pipe.get(key)
+                old = decode_event(as_bytes(raw)) if raw is not None else None
+                pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                if old is not None:
+                    _unindex(pipe, keys, old, keep=event)
+                pipe.set(key, _encoder.encode(event))
+                pipe.zadd(keys.data("events", "by_start"), {event.id: event.starts_ms})
+                for tag in event.tags:
+                    pipe.sadd(keys.data("tag", tag), event.id)
+                pipe.sadd(keys.data("day", event.day), event.id)
+                await pipe.execute()
+                return old is None
+            except WatchError:
+                continue
+
+
+def _unindex(pipe: Redis, keys: Keys, old: Event, keep: Event | None = None) -> None:
+    for tag in old.tags:
+        if keep is None or tag not in keep.tags:
+            pipe.srem(keys.data("tag", tag), old.id)
+    if keep is None or keep.day != old.day:
+        pipe.srem(keys.data("day", old.day), old.id)
+
+
+async def load(redis: Redis, keys: Keys, ids: list[str]) -> list[Event]:
+    """Return the stored events of ids, skipping ids that are gone."""
+    if not ids:
+        return []
+    raw = await redis.mget([keys.data("event", i) for i in ids])
+    return [decode_event(as_bytes(r)) for r in raw if r is not None]
+
+
+async def drop_past(redis: Redis, keys: Keys, before_ms: int) -> int:
+    """Delete events that start before before_ms, with their index entries; return how many."""
+    by_start = keys.data("events", "by_start")
+    ids = [as_text(i) for i in await redis.zrangebyscore(by_start, "-inf", f"({before_ms}")]
+    events = await load(redis, keys, ids)
+    async with redis.pipeline(transaction=True) as pipe:
+        for event in events:
+            _unindex(pipe, keys, event)
+            pipe.delete(keys.data("event", event.id))
+        if ids:
+            pipe.zrem(by_start, *ids)
+        await pipe.execute()
+    return len(events)
+
+
+async def handle_discovered(payload: EventDiscovered, ctx: Context) -> None:
+    event = normalise(payload)
+    new = await store(ctx.redis, ctx.keys, event)
+    log.info(
+        "queue=%s id=%s event %s %s", ctx.queue, ctx.id, event.id, "stored" if new else "updated"
+    )
+
+
+async def handle_drop_past(payload: DropPastEvents, ctx: Context) -> None:
+    dropped = await drop_past(ctx.redis, ctx.keys, time.time_ns() // 1_000_000 - payload.grace_ms)
+    log.info("queue=%s id=%s dropped %d past events", ctx.queue, ctx.id, dropped)
+
+
+def register(registry: Registry) -> None:
+    registry.message("events", "event.discovered", EventDiscovered, handle_discovered)
+    registry.message("events", "events.drop_past", DropPastEvents, handle_drop_past)
