@@ -1,0 +1,276 @@
+"""Periodic jobs with one active scheduler, however many run (the Celery-beat replacement).
+
+Leadership is a lease in Redis: SET NX PX to take it, a compare-and-renew script to keep
+it, a compare-and-delete script to hand it over at shutdown. A dead leader's lease expires
+and another scheduler takes over within the lease time.
+
+Time is cut into slots per job (slot = now_ms // every_ms, so hourly jobs fire at the top
+of the hour). A tick is claimed with SET NX on the (job, slot) key and published in the
+same Lua script, which also checks the lease; so a tick is published at most once even when
+two schedulers briefly both believe they lead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Final, Protocol
+
+import anyio
+from anyio.abc import TaskStatus
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from streams.config import Settings
+from streams.errors import ConfigError, StreamsError
+from streams.keys import Keys
+from streams.messages import to_fields
+from streams.router import Registry
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SCHEDULE: Final = "consumers.schedules:jobs"
+JOB_HEADER: Final = "scheduler-job"
+SLOT_HEADER: Final = "scheduler-slot"
+DEFAULT_LEASE_MS: Final = 15_000
+DEFAULT_CHECK_MS: Final = 1_000
+
+
+def _script(name: str) -> str:
+    return resources.files("streams").joinpath(f"lua/{name}.lua").read_text()
+
+
+class Clock(Protocol):
+    """Wall-clock time for slots, and sleeping; tests inject a fake one."""
+
+    def now_ms(self) -> int: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Publish:
+    """A job action: publish one message (validated against the registry) per tick."""
+
+    queue: str
+    type: str
+    data: object = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What a function job gets: the connection, settings and the tick it runs for."""
+
+    redis: Redis
+    settings: Settings
+    keys: Keys
+    job: str
+    slot: int
+
+
+JobFunction = Callable[[JobContext], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A periodic job: every every_ms, publish a message or run a function (at most once)."""
+
+    name: str
+    every_ms: int
+    action: Publish | JobFunction
+
+    def __post_init__(self) -> None:
+        if not self.name or ":" in self.name:
+            raise ValueError(f"job name {self.name!r} must be non-empty and without ':'")
+        if self.every_ms < 1:
+            raise ValueError(f"job {self.name!r}: every_ms must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    """Lease length and how often the lease is renewed and due jobs are checked."""
+
+    lease_ms: int = DEFAULT_LEASE_MS
+    check_ms: int = DEFAULT_CHECK_MS
+
+    def __post_init__(self) -> None:
+        if self.lease_ms < 100:
+            raise ConfigError("STREAMS_SCHEDULER_LEASE_MS", "must be at least 100")
+        if not 10 <= self.check_ms <= self.lease_ms // 3:
+            raise ConfigError(
+                "STREAMS_SCHEDULER_CHECK_MS", "must be between 10 and a third of the lease"
+            )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SchedulerConfig:
+        lease = _ms(env, "STREAMS_SCHEDULER_LEASE_MS", DEFAULT_LEASE_MS)
+        default_check = min(DEFAULT_CHECK_MS, lease // 3)
+        return cls(lease, _ms(env, "STREAMS_SCHEDULER_CHECK_MS", default_check))
+
+
+def _ms(env: Mapping[str, str], variable: str, default: int) -> int:
+    raw = env.get(variable, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigError(variable, f"must be a whole number of milliseconds, got {raw!r}")
+    return int(raw)
+
+
+def load_jobs(spec: str | None = None) -> list[Job]:
+    """Import the jobs from 'module:attribute' (STREAMS_SCHEDULE or the default).
+
+    The attribute is a sequence of Job, or a function returning one.
+    """
+    spec = spec or os.environ.get("STREAMS_SCHEDULE") or DEFAULT_SCHEDULE
+    module_name, _, attribute = spec.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute or "jobs")
+    except (ImportError, AttributeError) as exc:
+        raise StreamsError(f"cannot load the schedule {spec!r} (STREAMS_SCHEDULE): {exc}") from None
+    jobs = found() if callable(found) else found
+    if not isinstance(jobs, Sequence) or not all(isinstance(j, Job) for j in jobs):
+        raise StreamsError(f"{spec!r} (STREAMS_SCHEDULE) is not a sequence of streams Jobs")
+    return list(jobs)
+
+
+class Scheduler:
+    """Runs due jobs while it holds the lease; one instance per process."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        settings: Settings,
+        registry: Registry,
+        jobs: Sequence[Job],
+        *,
+        config: SchedulerConfig | None = None,
+        clock: Clock | None = None,
+        name: str | None = None,
+    ) -> None:
+        names = [job.name for job in jobs]
+        if len(set(names)) != len(names):
+            raise ValueError("job names must be unique")
+        for job in jobs:
+            if isinstance(job.action, Publish):
+                settings.queue(job.action.queue)
+                registry.encode(job.action.queue, job.action.type, job.action.data)
+        self.redis = redis
+        self.settings = settings
+        self.registry = registry
+        self.jobs = list(jobs)
+        self.config = config or SchedulerConfig()
+        self.clock = clock or SystemClock()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.keys = Keys(settings.prefix)
+        self.is_leader = False
+        self._last_slot: dict[str, int] = {}
+        self._tick = redis.register_script(_script("scheduler_tick"))
+        self._renew = redis.register_script(_script("scheduler_renew"))
+        self._release = redis.register_script(_script("scheduler_release"))
+
+    async def elect(self) -> bool:
+        """Renew the lease if held, else try to take it; return whether this one leads."""
+        lease = self.config.lease_ms
+        leader_key = self.keys.scheduler_leader()
+        if self.is_leader:
+            renewed = await self._renew(keys=[leader_key], args=[self.name, lease])
+            if not renewed:
+                log.warning("scheduler %s lost the lease", self.name)
+            self.is_leader = bool(renewed)
+        else:
+            taken = await self.redis.set(leader_key, self.name, nx=True, px=lease)
+            if taken:
+                log.info("scheduler %s took the lease (%d ms)", self.name, lease)
+            self.is_leader = bool(taken)
+        return self.is_leader
+
+    async def step(self) -> list[tuple[str, int]]:
+        """Elect, then fire every job whose current slot has not been tried; return the ticks taken."""
+        if not await self.elect():
+            self._last_slot.clear()
+            return []
+        fired: list[tuple[str, int]] = []
+        now = self.clock.now_ms()
+        for job in self.jobs:
+            slot = now // job.every_ms
+            if self._last_slot.get(job.name, -1) >= slot:
+                continue
+            taken = await self._fire(job, slot, now)
+            if not self.is_leader:
+                break
+            self._last_slot[job.name] = slot
+            if taken:
+                fired.append((job.name, slot))
+        return fired
+
+    async def _fire(self, job: Job, slot: int, now: int) -> bool:
+        keys = [self.keys.scheduler_leader(), self.keys.scheduler_tick(job.name, slot)]
+        args: list[str | bytes | int] = [self.name, job.every_ms + self.config.lease_ms]
+        action = job.action
+        if isinstance(action, Publish):
+            keys.append(self.keys.stream(action.queue))
+            payload = self.registry.encode(action.queue, action.type, action.data)
+            headers = {JOB_HEADER: job.name, SLOT_HEADER: str(slot)}
+            for name, value in to_fields(action.type, payload, headers=headers, ts_ms=now).items():
+                args += [name, value]
+        taken = int(await self._tick(keys=keys, args=args))
+        if taken == -1:
+            self.is_leader = False
+            return False
+        if taken == 1:
+            log.info("scheduler %s: job %s tick %d", self.name, job.name, slot)
+            if not isinstance(action, Publish):
+                await self._run(job, action, slot)
+        return taken == 1
+
+    async def _run(self, job: Job, fn: JobFunction, slot: int) -> None:
+        ctx = JobContext(self.redis, self.settings, self.keys, job.name, slot)
+        # Bounded so a slow job cannot outlive the lease it runs under.
+        with anyio.move_on_after(self.config.lease_ms / 2000) as scope:
+            try:
+                await fn(ctx)
+            except Exception:
+                log.exception("scheduler %s: job %s tick %d failed", self.name, job.name, slot)
+        if scope.cancelled_caught:
+            log.warning("scheduler %s: job %s tick %d timed out", self.name, job.name, slot)
+
+    async def release(self) -> None:
+        """Hand the lease over at once (at shutdown) instead of letting it expire."""
+        if self.is_leader:
+            await self._release(keys=[self.keys.scheduler_leader()], args=[self.name])
+            self.is_leader = False
+            log.info("scheduler %s released the lease", self.name)
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Step forever every check_ms; release the lease when cancelled."""
+        task_status.started()
+        try:
+            while True:
+                try:
+                    await self.step()
+                except RedisError as exc:
+                    log.warning("scheduler %s: redis error, will retry: %s", self.name, exc)
+                    self.is_leader = False
+                await self.clock.sleep(self.config.check_ms / 1000)
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                try:
+                    await self.release()
+                except RedisError as exc:
+                    log.warning("scheduler %s: could not release the lease: %s", self.name, exc)

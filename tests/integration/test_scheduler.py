@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import anyio
+import pytest
+from redis.asyncio import Redis
+
+from consumers.registry import create_registry
+from consumers.settings import AppSettings
+from streams import Keys, ValidationError
+from streams.scheduler import (
+    JOB_HEADER,
+    SLOT_HEADER,
+    Job,
+    JobContext,
+    Publish,
+    Scheduler,
+    SchedulerConfig,
+)
+from tests.support import make_settings, wait_until
+
+EVERY_MS = 1_000
+REGISTRY = create_registry(AppSettings())
+
+
+class FakeClock:
+    def __init__(self, now_ms: int = 1_000_000 * EVERY_MS) -> None:
+        self.now = now_ms
+
+    def now_ms(self) -> int:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)  # only run() sleeps; check_ms is 50 ms here
+
+
+def make_scheduler(
+    redis: Redis, url: str, prefix: str, name: str, clock: FakeClock, jobs: list[Job] | None = None
+) -> Scheduler:
+    jobs = jobs or [Job("ping", EVERY_MS, Publish("default", "ping", {"message": "tick"}))]
+    config = SchedulerConfig(lease_ms=300, check_ms=50)
+    return Scheduler(
+        redis, make_settings(url, prefix), REGISTRY, jobs, config=config, clock=clock, name=name
+    )
+
+
+async def ticks(redis: Redis, prefix: str) -> Counter[tuple[str, int]]:
+    entries = await redis.xrange(Keys(prefix).stream("default"))
+    found: Counter[tuple[str, int]] = Counter()
+    for _, fields in entries:
+        parsed = json.loads(fields[b"headers"])
+        found[parsed[JOB_HEADER], int(parsed[SLOT_HEADER])] += 1
+    return found
+
+
+async def test_two_schedulers_publish_each_tick_exactly_once(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    clock = FakeClock()
+    first = make_scheduler(redis, redis_url, prefix, "a", clock)
+    second = make_scheduler(redis, redis_url, prefix, "b", clock)
+    start = clock.now // EVERY_MS
+    for _ in range(5):
+        await first.step()
+        await second.step()
+        await second.step()
+        clock.now += EVERY_MS
+    assert [first.is_leader, second.is_leader].count(True) == 1
+    assert await ticks(redis, prefix) == Counter({("ping", start + i): 1 for i in range(5)})
+
+
+async def test_the_other_scheduler_takes_over_within_the_lease_when_the_leader_dies(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    clock = FakeClock()
+    leader = make_scheduler(redis, redis_url, prefix, "leader", clock)
+    standby = make_scheduler(redis, redis_url, prefix, "standby", clock)
+    await leader.step()
+    assert await standby.step() == []
+    # The leader dies without releasing: it just stops renewing.
+    with anyio.fail_after(2):  # lease is 300 ms
+        while not standby.is_leader:
+            await standby.step()
+            await anyio.sleep(0.02)
+    assert await redis.get(Keys(prefix).scheduler_leader()) == b"standby"
+    clock.now += EVERY_MS
+    await standby.step()
+    found = await ticks(redis, prefix)
+    assert sorted(found.values()) == [1, 1]  # the leader's slot was not published again
+
+
+async def test_a_stale_leader_cannot_publish(redis: Redis, redis_url: str, prefix: str) -> None:
+    clock = FakeClock()
+    stale = make_scheduler(redis, redis_url, prefix, "stale", clock)
+    await stale.step()
+    # The stale leader paused past its lease and someone else took over.
+    await redis.set(Keys(prefix).scheduler_leader(), "other", px=5_000)
+    clock.now += EVERY_MS
+    assert await stale.step() == []
+    assert not stale.is_leader
+    assert sum((await ticks(redis, prefix)).values()) == 1
+
+
+async def test_a_function_job_runs_once_per_slot(redis: Redis, redis_url: str, prefix: str) -> None:
+    runs: list[tuple[str, int]] = []
+
+    async def job(ctx: JobContext) -> None:
+        runs.append((ctx.job, ctx.slot))
+
+    clock = FakeClock()
+    jobs = [Job("fn", EVERY_MS, job)]
+    first = make_scheduler(redis, redis_url, prefix, "a", clock, jobs)
+    second = make_scheduler(redis, redis_url, prefix, "b", clock, jobs)
+    for _ in range(3):
+        for scheduler in (first, second, first):
+            await scheduler.step()
+        clock.now += EVERY_MS
+    assert len(runs) == len(set(runs)) == 3
+
+
+async def test_a_stopped_scheduler_hands_the_lease_over_at_once(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    clock = FakeClock()
+    leader = make_scheduler(redis, redis_url, prefix, "leader", clock)
+    async with anyio.create_task_group() as tg:
+        await tg.start(leader.run)
+        await wait_until(lambda: redis.exists(Keys(prefix).scheduler_leader()))
+        tg.cancel_scope.cancel()
+    assert await redis.exists(Keys(prefix).scheduler_leader()) == 0
+
+
+def test_a_job_for_an_unknown_type_is_refused_at_start(redis_url: str, prefix: str) -> None:
+    with pytest.raises(ValidationError):
+        make_scheduler(
+            Redis.from_url(redis_url),
+            redis_url,
+            prefix,
+            "x",
+            FakeClock(),
+            [Job("bad", EVERY_MS, Publish("default", "nope"))],
+        )
