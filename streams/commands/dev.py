@@ -1,0 +1,151 @@
+"""`streams dev [--demo]`: a local server, the API, a worker and the scheduler in one command.
+
+With REDIS_URL unset it starts a private Redis-compatible server that keeps its data in
+--data-dir (append-only file), so a restart keeps the queues. The API, the worker and the
+scheduler run as child processes in their own sessions, so Ctrl-C reaches only this
+command, which stops them in order: SIGTERM, a grace period, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+import anyio
+
+from streams.cli import fail
+from streams.client import redact
+from streams.config import Settings, from_env
+from streams.demo import publish_samples
+from streams.server import LocalServer
+
+log = logging.getLogger(__name__)
+
+POLL_S: Final = 0.2
+EXTRA_GRACE_S: Final = 5.0
+
+
+def add_parser(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "dev", help="run a local server, the API, a worker and the scheduler together"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="keep publishing sample messages (a modest rate)"
+    )
+    parser.add_argument("--demo-rate", type=float, default=5.0, help="messages per second (max 50)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--data-dir", type=Path, default=Path(".streams-dev"))
+    parser.set_defaults(run=run)
+
+
+class Child:
+    """One child process of `streams dev`."""
+
+    def __init__(self, name: str, args: list[str], env: Mapping[str, str]) -> None:
+        self.name = name
+        self.process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
+            [sys.executable, "-m", "streams", *args],
+            env=dict(env),
+            start_new_session=True,
+        )
+
+    def exited(self) -> int | None:
+        return self.process.poll()
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 0 < args.demo_rate <= 50:
+        fail("--demo-rate must be between 0 and 50 messages per second")
+    url = os.environ.get("REDIS_URL", "").strip()
+    server: LocalServer | None = None
+    if not url:
+        server = LocalServer(data_dir=args.data_dir).start()
+        url = server.url
+    children: list[Child] = []
+    try:
+        env = {**os.environ, "REDIS_URL": url}
+        settings = from_env(env)
+        children = [
+            Child("api", ["api", "--port", str(args.port)], env),
+            Child("worker", ["worker"], env),
+            Child("scheduler", ["scheduler"], env),
+        ]
+        _announce(url, server, args.port)
+        return anyio.run(_supervise, children, settings, args.demo_rate if args.demo else None)
+    finally:
+        _stop_children(children, grace_s=_grace_s(os.environ))
+        if server is not None:
+            server.stop()
+            log.info("local server stopped; data kept in %s", args.data_dir)
+
+
+def _announce(url: str, server: LocalServer | None, port: int) -> None:
+    where = f"local server, data in {server.data_dir}" if server else "REDIS_URL"
+    lines = [
+        f"redis      {redact(url)}  ({where})",
+        f"api        http://127.0.0.1:{port}",
+        f"health     http://127.0.0.1:{port}/health",
+        f"metrics    http://127.0.0.1:{port}/metrics/redis",
+        "press Ctrl-C to stop everything",
+    ]
+    print("\n".join(lines), flush=True)  # noqa: T201  # the command's output
+
+
+async def _supervise(children: list[Child], settings: Settings, demo_rate: float | None) -> int:
+    """Run until a signal (exit 0) or until a child dies on its own (exit 1)."""
+    code = 0
+    async with anyio.create_task_group() as tg:
+
+        async def watch() -> None:
+            nonlocal code
+            while True:
+                for child in children:
+                    status = child.exited()
+                    if status is not None:
+                        log.error("%s exited with code %s; stopping everything", child.name, status)
+                        code = 1
+                        tg.cancel_scope.cancel()
+                        return
+                await anyio.sleep(POLL_S)
+
+        tg.start_soon(watch)
+        tg.start_soon(_stop_on_signal, tg.cancel_scope)
+        if demo_rate is not None:
+            tg.start_soon(publish_samples, settings, demo_rate)
+    return code
+
+
+async def _stop_on_signal(scope: anyio.CancelScope) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            log.info("received %s, stopping", signal.Signals(signum).name)
+            scope.cancel()
+            return
+
+
+def _grace_s(env: Mapping[str, str]) -> float:
+    raw = env.get("STREAMS_SHUTDOWN_TIMEOUT_MS", "25000")
+    return (int(raw) / 1000 if raw.isdigit() else 25.0) + EXTRA_GRACE_S
+
+
+def _stop_children(children: list[Child], grace_s: float) -> None:
+    """SIGTERM every child, wait up to grace_s for all of them, then SIGKILL the rest."""
+    for child in children:
+        if child.exited() is None:
+            child.process.terminate()
+    deadline = time.monotonic() + grace_s
+    for child in children:
+        try:
+            child.process.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not stop within %.0f s; killing it", child.name, grace_s)
+            child.process.kill()
+            child.process.wait()

@@ -1,0 +1,64 @@
+"""Keep publishing an application's sample messages at a bounded rate (`streams dev --demo`).
+
+The samples come from 'module:attribute' (STREAMS_DEMO, default consumers.demo:samples): a
+function taking a random.Random and returning an endless iterator of (queue, type, data).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import random
+from collections.abc import Callable, Iterator
+from typing import Final
+
+import anyio
+from redis.exceptions import RedisError
+
+from streams.cli import load_registry
+from streams.client import create_redis
+from streams.config import Settings
+from streams.errors import StreamsError
+from streams.producer import Producer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SAMPLES: Final = "consumers.demo:samples"
+Sample = tuple[str, str, object]
+SampleFactory = Callable[[random.Random], Iterator[Sample]]
+
+
+def load_samples(spec: str | None = None) -> SampleFactory:
+    spec = spec or os.environ.get("STREAMS_DEMO") or DEFAULT_SAMPLES
+    module_name, _, attribute = spec.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute or "samples")
+    except (ImportError, AttributeError) as exc:
+        raise StreamsError(f"cannot load the demo samples {spec!r} (STREAMS_DEMO): {exc}") from None
+    if not callable(found):
+        raise StreamsError(f"{spec!r} (STREAMS_DEMO) is not a function")
+    factory: SampleFactory = found
+    return factory
+
+
+async def publish_samples(settings: Settings, rate_per_s: float, spec: str | None = None) -> None:
+    """Publish one sample every 1/rate_per_s seconds until cancelled; log and go on on errors."""
+    samples = load_samples(spec)(random.Random())  # noqa: S311  # demo data, not security
+    producer_registry = load_registry()
+    redis = create_redis(settings, max_connections=2)
+    producer = Producer(redis, settings, producer_registry)
+    published = 0
+    try:
+        for queue, type_, data in samples:
+            try:
+                await producer.publish(queue, type_, data)
+                published += 1
+            except (RedisError, StreamsError) as exc:
+                log.warning("demo: could not publish %s on %s: %s", type_, queue, exc)
+            if published and published % 100 == 0:
+                log.info("demo: %d sample messages published", published)
+            await anyio.sleep(1 / rate_per_s)
+    finally:
+        with anyio.CancelScope(shield=True):
+            await redis.aclose()
