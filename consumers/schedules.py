@@ -19,9 +19,8 @@ async def trim_streams(ctx: JobContext) -> None:
     """Trim finished entries past retention on every configured queue."""
     for queue in ctx.settings.queue_names:
         removed, cut = await trim(ctx.redis, ctx.keys, queue, ctx.settings.queue(queue))
-        log.info(
-            "trim queue=%s: removed %d finished entries, cut %d by the cap", queue, removed, cut
-        )
+        level = logging.INFO if removed or cut else logging.DEBUG
+        log.log(level, "trim queue=%s: removed %d, cut %d by the cap", queue, removed, cut)
 
 
 def jobs(settings: AppSettings | None = None) -> list[Job]:
