@@ -89,10 +89,26 @@ async def upcoming(redis: Redis, keys: Keys, after_ms: int) -> list[Event]:
     return await load(redis, keys, [as_text(i) for i in ids])
 
 
+async def cached(cache: Cache, user_id: str) -> Recommendations | None:
+    """Return a user's cached recommendations (counted as a cache hit or miss)."""
+    return await cache.get_json(RECOMMENDATIONS, user_id, Recommendations)
+
+
 async def refresh(
-    redis: Redis, keys: Keys, cache: Cache, user_id: str, interests: list[str] | None
-) -> Recommendations:
-    """Store interests if given, rank upcoming events and cache the result for an hour."""
+    redis: Redis,
+    keys: Keys,
+    cache: Cache,
+    user_id: str,
+    interests: list[str] | None,
+    *,
+    touch: bool = True,
+) -> tuple[Recommendations, int]:
+    """Rank upcoming events for a user and cache the result for an hour.
+
+    Interests, when given, replace the stored ones. With touch, the user counts as active
+    (scheduled refreshes don't touch, so inactive users age out). Returns the result and
+    how many of its events were not in the previous cached result.
+    """
     interests_key = keys.data("user", user_id, "interests")
     if interests is None:
         raw = await redis.get(interests_key)
@@ -103,9 +119,12 @@ async def refresh(
     result = Recommendations(
         user_id=user_id, generated_ms=now, items=rank(await upcoming(redis, keys, now), interests)
     )
+    previous = await cached(cache, user_id)
     await cache.set_json(RECOMMENDATIONS, user_id, result)
-    await redis.zadd(keys.data("users", "active"), {user_id: now})
-    return result
+    if touch:
+        await redis.zadd(keys.data("users", "active"), {user_id: now})
+    seen = {item.event_id for item in previous.items} if previous else set()
+    return result, len({item.event_id for item in result.items} - seen)
 
 
 CacheFactory = Callable[[Context], Awaitable[Cache]]
@@ -118,15 +137,16 @@ class Recommender:
         self.get_cache = get_cache
 
     async def handle_refresh(self, payload: RefreshRecommendations, ctx: Context) -> None:
-        result = await refresh(
+        result, new = await refresh(
             ctx.redis, ctx.keys, await self.get_cache(ctx), payload.user_id, payload.interests
         )
         log.info(
-            "queue=%s id=%s user=%s: %d recommendations",
+            "queue=%s id=%s user=%s: %d recommendations, %d new",
             ctx.queue,
             ctx.id,
             payload.user_id,
             len(result.items),
+            new,
         )
 
     async def handle_active(self, payload: RefreshActiveUsers, ctx: Context) -> None:
@@ -134,7 +154,7 @@ class Recommender:
         users = await ctx.redis.zrangebyscore(ctx.keys.data("users", "active"), since, "+inf")
         cache = await self.get_cache(ctx)
         for user in users:
-            await refresh(ctx.redis, ctx.keys, cache, as_text(user), None)
+            await refresh(ctx.redis, ctx.keys, cache, as_text(user), None, touch=False)
         log.info("queue=%s id=%s refreshed %d active users", ctx.queue, ctx.id, len(users))
 
 

@@ -46,11 +46,19 @@ async def test_refresh_caches_results_for_an_hour_and_remembers_interests() -> N
     cache = Cache(redis, keys)
     await store(redis, keys, event("s:1", "Jazz brunch", ["jazz"]))
     await store(redis, keys, event("s:past", "Jazz", ["jazz"], days=-1))
-    await refresh(redis, keys, cache, "u1", ["jazz"])
-    again = await refresh(redis, keys, cache, "u1", None)
+    _, new = await refresh(redis, keys, cache, "u1", ["jazz"])
+    again, new_again = await refresh(redis, keys, cache, "u1", None)
     assert [r.event_id for r in again.items] == ["s:1"]
+    assert (new, new_again) == (1, 0)
     assert await redis.ttl(cache.key(RECOMMENDATIONS, "u1")) == 3600
     cached = await cache.get_json(RECOMMENDATIONS, "u1", Recommendations)
     assert cached is not None
     assert cached.items == again.items
     assert await redis.zscore(keys.data("users", "active"), "u1") is not None
+
+
+async def test_a_scheduled_refresh_does_not_keep_a_user_active() -> None:
+    redis = fakeredis.FakeAsyncRedis()
+    keys = Keys("t")
+    await refresh(redis, keys, Cache(redis, keys), "u1", ["jazz"], touch=False)
+    assert await redis.zscore(keys.data("users", "active"), "u1") is None
