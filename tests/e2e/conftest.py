@@ -8,9 +8,10 @@ from typing import BinaryIO
 
 import pytest
 
-# The real server and per-test prefix fixtures of the integration tier.
-from tests.integration.conftest import prefix, redis, redis_server, redis_url  # noqa: F401
+from tests.integration.conftest import prefix, redis, redis_server, redis_url
 from tests.support import ROOT, streams_cmd
+
+__all__ = ["Spawn", "prefix", "process_logs", "redis", "redis_server", "redis_url", "spawn"]
 
 Spawn = Callable[..., subprocess.Popen[bytes]]
 
