@@ -14,11 +14,12 @@ from consumers.ml import Recommendations
 from consumers.notifications import Delivery
 from consumers.registry import create_registry
 from consumers.settings import AppSettings, parse_hosts
-from streams import Keys, Producer, Registry
+from streams import Keys, Producer, Registry, Secret
 from streams.deadletter import list_dead
+from streams.server import LocalServer
 from streams.worker import Worker
 from tests.app_support import FlakyWebhook
-from tests.support import make_settings, wait_until
+from tests.support import cli_env, make_settings, run_cli, wait_until
 
 EVENT = {
     "source": "meetup",
@@ -119,3 +120,29 @@ async def test_a_refresh_caches_recommendations_from_stored_events(
     assert result is not None
     assert [r.event_id for r in result.items] == ["meetup:e-1"]
     assert 3590 < await redis.ttl(cache.key(RECOMMENDATIONS, "u9")) <= 3600
+
+
+async def test_with_a_separate_cache_instance_entries_go_there_and_counters_stay(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    keys = Keys(prefix)
+    with LocalServer() as cache_server:
+        settings = AppSettings(cache_redis_url=Secret(cache_server.url))
+        async with running_worker(redis, redis_url, prefix, create_registry(settings)) as producer:
+            await producer.publish("ml", "recommendations.refresh", {"user_id": "u1"})
+            async with Redis.from_url(cache_server.url) as cache_redis:
+                cache = Cache(cache_redis, keys, stats_redis=redis)
+                await wait_until(lambda: cache_redis.exists(cache.key(RECOMMENDATIONS, "u1")))
+    assert await redis.exists(cache.key(RECOMMENDATIONS, "u1")) == 0
+    assert await redis.hget(keys.cache_stats(), "misses") == b"1"
+
+
+def test_a_bad_application_setting_stops_the_worker_with_one_line(
+    redis_url: str, prefix: str
+) -> None:
+    env = cli_env(redis_url, prefix, NOTIFICATIONS_WEBHOOK_HOSTS="http://hooks.test")
+    for command in (["worker"], ["scheduler"]):
+        result = run_cli(command, env, timeout_s=20)
+        assert result.returncode == 2
+        assert result.stderr.strip().count("\n") == 0
+        assert "NOTIFICATIONS_WEBHOOK_HOSTS" in result.stderr
