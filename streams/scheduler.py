@@ -26,7 +26,7 @@ from typing import Final, Protocol
 import anyio
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from streams.config import Settings
 from streams.errors import ConfigError, StreamsError
@@ -147,6 +147,20 @@ def load_jobs(spec: str | None = None) -> list[Job]:
     if not isinstance(jobs, Sequence) or not all(isinstance(j, Job) for j in jobs):
         raise StreamsError(f"{spec!r} (STREAMS_SCHEDULE) is not a sequence of streams Jobs")
     return list(jobs)
+
+
+async def risky_eviction_policy(redis: Redis) -> str | None:
+    """Return the server's maxmemory-policy if it may evict streams (allkeys-*), else None.
+
+    None too when CONFIG is disabled, as on some managed services.
+    """
+    try:
+        reply = await redis.config_get("maxmemory-policy")
+    except ResponseError:
+        return None
+    policy = next(iter(reply.values()), b"")
+    text = policy.decode() if isinstance(policy, bytes) else str(policy)
+    return text if text.startswith("allkeys-") else None
 
 
 class Scheduler:

@@ -13,7 +13,7 @@ import anyio
 from streams.cli import load_registry
 from streams.client import create_redis
 from streams.config import from_env
-from streams.scheduler import Scheduler, SchedulerConfig, load_jobs
+from streams.scheduler import Scheduler, SchedulerConfig, load_jobs, risky_eviction_policy
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,13 @@ def run(args: argparse.Namespace) -> int:
         redis = create_redis(settings, max_connections=4)
         try:
             scheduler = Scheduler(redis, settings, registry, jobs, config=config, name=args.name)
+            policy = await risky_eviction_policy(redis)
+            if policy:
+                log.warning(
+                    "redis maxmemory-policy is %s: it may evict streams (lost work); "
+                    "use noeviction or volatile-lru",
+                    policy,
+                )
             names = ", ".join(f"{j.name} every {j.every_ms} ms" for j in jobs)
             log.info("scheduler %s started: %s", scheduler.name, names)
             async with anyio.create_task_group() as tg:

@@ -18,7 +18,9 @@ from streams.scheduler import (
     Publish,
     Scheduler,
     SchedulerConfig,
+    risky_eviction_policy,
 )
+from streams.server import LocalServer
 from tests.support import make_settings, wait_until
 
 EVERY_MS = 1_000
@@ -142,3 +144,13 @@ def test_a_job_for_an_unknown_type_is_refused_at_start(redis_url: str, prefix: s
             FakeClock(),
             [Job("bad", EVERY_MS, Publish("default", "nope"))],
         )
+
+
+async def test_an_eviction_policy_that_may_evict_streams_is_reported() -> None:
+    with LocalServer() as server:
+        async with Redis.from_url(server.url) as client:
+            assert await risky_eviction_policy(client) is None  # noeviction by default
+            await client.config_set("maxmemory-policy", "volatile-lru")
+            assert await risky_eviction_policy(client) is None
+            await client.config_set("maxmemory-policy", "allkeys-lru")
+            assert await risky_eviction_policy(client) == "allkeys-lru"
