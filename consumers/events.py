@@ -24,6 +24,7 @@ from streams import Context, Keys, Registry
 
 log = logging.getLogger(__name__)
 
+WATCH_ATTEMPTS: Final = 10
 _SPACES: Final = re.compile(r"\s+")
 _TAG_JUNK: Final = re.compile(r"[^a-z0-9+#&-]+")
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -110,7 +111,7 @@ async def store(redis: Redis, keys: Keys, event: Event) -> bool:
     """Store or update event and move its index entries; return True if it was new."""
     key = keys.data("event", event.id)
     async with redis.pipeline(transaction=True) as pipe:
-        while True:
+        for _ in range(WATCH_ATTEMPTS):
             try:
                 await pipe.watch(key)
                 raw = await pipe.get(key)
@@ -126,7 +127,9 @@ async def store(redis: Redis, keys: Keys, event: Event) -> bool:
                 await pipe.execute()
                 return old is None
             except WatchError:
-                continue
+                log.debug("event %s changed while being stored; trying again", event.id)
+    # Raised as a transient failure: the worker retries the message with backoff.
+    raise WatchError(f"event {event.id} kept changing while being stored")
 
 
 def _unindex(pipe: Redis, keys: Keys, old: Event, keep: Event | None = None) -> None:

@@ -102,11 +102,13 @@ async def refresh(
     interests: list[str] | None,
     *,
     touch: bool = True,
+    events: list[Event] | None = None,
 ) -> tuple[Recommendations, int]:
     """Rank upcoming events for a user and cache the result for an hour.
 
     Interests, when given, replace the stored ones. With touch, the user counts as active
-    (scheduled refreshes don't touch, so inactive users age out). Returns the result and
+    (scheduled refreshes don't touch, so inactive users age out). events, when given, are
+    the upcoming events to rank (loaded once for many users). Returns the result and
     how many of its events were not in the previous cached result.
     """
     interests_key = keys.data("user", user_id, "interests")
@@ -117,7 +119,9 @@ async def refresh(
         await redis.set(interests_key, msgspec.json.encode(interests))
     now = now_ms()
     result = Recommendations(
-        user_id=user_id, generated_ms=now, items=rank(await upcoming(redis, keys, now), interests)
+        user_id=user_id,
+        generated_ms=now,
+        items=rank(await upcoming(redis, keys, now) if events is None else events, interests),
     )
     previous = await cached(cache, user_id)
     await cache.set_json(RECOMMENDATIONS, user_id, result)
@@ -153,8 +157,11 @@ class Recommender:
         since = now_ms() - payload.window_ms
         users = await ctx.redis.zrangebyscore(ctx.keys.data("users", "active"), since, "+inf")
         cache = await self.get_cache(ctx)
+        events = await upcoming(ctx.redis, ctx.keys, now_ms())
         for user in users:
-            await refresh(ctx.redis, ctx.keys, cache, as_text(user), None, touch=False)
+            await refresh(
+                ctx.redis, ctx.keys, cache, as_text(user), None, touch=False, events=events
+            )
         log.info("queue=%s id=%s refreshed %d active users", ctx.queue, ctx.id, len(users))
 
 

@@ -6,8 +6,17 @@ import fakeredis
 
 from consumers.cache import RECOMMENDATIONS, Cache
 from consumers.events import Event, store
-from consumers.ml import Recommendations, rank, refresh, score
-from streams import Keys
+from consumers.ml import (
+    Recommendations,
+    Recommender,
+    RefreshActiveUsers,
+    now_ms,
+    rank,
+    refresh,
+    score,
+)
+from streams import Context, Keys
+from tests.app_support import make_context
 
 
 def event(id_: str, title: str, tags: list[str], days: int = 1, city: str | None = None) -> Event:
@@ -62,3 +71,21 @@ async def test_a_scheduled_refresh_does_not_keep_a_user_active() -> None:
     keys = Keys("t")
     await refresh(redis, keys, Cache(redis, keys), "u1", ["jazz"], touch=False)
     assert await redis.zscore(keys.data("users", "active"), "u1") is None
+
+
+async def test_the_scheduled_refresh_covers_only_recently_active_users() -> None:
+    redis = fakeredis.FakeAsyncRedis()
+    keys = Keys("t")
+    cache = Cache(redis, keys)
+    await store(redis, keys, event("s:1", "Jazz", ["jazz"]))
+    for user in ("recent", "gone"):
+        await redis.set(keys.data("user", user, "interests"), b'["jazz"]')
+    await redis.zadd(keys.data("users", "active"), {"recent": now_ms() - 1_000, "gone": 1})
+
+    async def same_cache(ctx: Context) -> Cache:
+        return cache
+
+    ctx = make_context(redis, "t", "ml", "recommendations.refresh_active")
+    await Recommender(same_cache).handle_active(RefreshActiveUsers(window_ms=60_000), ctx)
+    assert await cache.get_json(RECOMMENDATIONS, "recent", Recommendations) is not None
+    assert await redis.exists(cache.key(RECOMMENDATIONS, "gone")) == 0
