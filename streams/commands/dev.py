@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         env = {**os.environ, "REDIS_URL": url}
         settings = from_env(env)
         children = [
-            Child("api", ["api", "--port", str(args.port)], env),
+            Child("api", ["api", "--host", "127.0.0.1", "--port", str(args.port)], env),
             Child("worker", ["worker"], env),
             Child("scheduler", ["scheduler"], env),
         ]
