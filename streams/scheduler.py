@@ -199,20 +199,23 @@ class Scheduler:
         self._release = redis.register_script(_script("scheduler_release"))
 
     async def elect(self) -> bool:
-        """Renew the lease if held, else try to take it; return whether this one leads."""
+        """Renew the lease if this one holds it, else try to take it; return whether it leads.
+
+        Renewing first also recovers a lease still held after a Redis error made this
+        scheduler step down locally.
+        """
         lease = self.config.lease_ms
         leader_key = self.keys.scheduler_leader()
-        if self.is_leader:
-            renewed = await self._renew(keys=[leader_key], args=[self.name, lease])
-            if not renewed:
-                log.warning("scheduler %s lost the lease", self.name)
-            self.is_leader = bool(renewed)
-        else:
-            taken = await self.redis.set(leader_key, self.name, nx=True, px=lease)
-            if taken:
+        was_leader = self.is_leader
+        leads = bool(await self._renew(keys=[leader_key], args=[self.name, lease]))
+        if not leads:
+            leads = bool(await self.redis.set(leader_key, self.name, nx=True, px=lease))
+            if leads:
                 log.info("scheduler %s took the lease (%d ms)", self.name, lease)
-            self.is_leader = bool(taken)
-        return self.is_leader
+            elif was_leader:
+                log.warning("scheduler %s lost the lease", self.name)
+        self.is_leader = leads
+        return leads
 
     async def step(self) -> list[tuple[str, int]]:
         """Elect, then fire every job whose current slot has not been tried; return the ticks taken."""

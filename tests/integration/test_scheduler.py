@@ -154,3 +154,15 @@ async def test_an_eviction_policy_that_may_evict_streams_is_reported() -> None:
             assert await risky_eviction_policy(client) is None
             await client.config_set("maxmemory-policy", "allkeys-lru")
             assert await risky_eviction_policy(client) == "allkeys-lru"
+
+
+async def test_a_leader_that_stepped_down_after_an_error_gets_its_lease_back_at_once(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    clock = FakeClock()
+    leader = make_scheduler(redis, redis_url, prefix, "leader", clock)
+    standby = make_scheduler(redis, redis_url, prefix, "standby", clock)
+    assert await leader.elect()
+    leader.is_leader = False  # as after a Redis error in run()
+    assert not await standby.elect()
+    assert await leader.elect()
