@@ -75,6 +75,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_timeout_ms: NonNegative = 25_000
     max_connections: Positive = 50
     api_token: Secret | None = None
+    api_docs: bool = True
+    api_stale_pending_ms: Positive = 300_000
 
     def __post_init__(self) -> None:
         _check_settings(self)
@@ -158,6 +160,8 @@ _TOP_LEVEL: Final = {
     "heartbeat_interval_ms": "STREAMS_HEARTBEAT_INTERVAL_MS",
     "shutdown_timeout_ms": "STREAMS_SHUTDOWN_TIMEOUT_MS",
     "max_connections": "STREAMS_MAX_CONNECTIONS",
+    "api_docs": "STREAMS_API_DOCS",
+    "api_stale_pending_ms": "STREAMS_API_STALE_PENDING_MS",
 }
 
 
@@ -199,6 +203,8 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50)] = 5_000
     shutdown_timeout_ms: NonNegative = 25_000
     max_connections: Positive = 50
+    api_docs: bool = True
+    api_stale_pending_ms: Positive = 300_000
 
 
 def _convert(raw: dict[str, str], type_: type[_T], source: Mapping[str, str]) -> _T:
