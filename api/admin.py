@@ -57,9 +57,8 @@ class AdminController(Controller):
     path = "/queues/{queue:str}"
     tags = ("operations",)
     security = ({"bearer": []},)
-    responses = AUTH_ERRORS
 
-    @get("/pending", summary="Entries read but not acknowledged")
+    @get("/pending", summary="Entries read but not acknowledged", responses=AUTH_ERRORS)
     async def pending(
         self, queue: FromPath[str], api: NamedDependency[ApiState], limit: Limit = 100
     ) -> PendingOut:
@@ -67,7 +66,9 @@ class AdminController(Controller):
         entries = await list_pending(api.client, api.keys, api.settings.group, queue, limit)
         return PendingOut(queue=queue, pending=entries)
 
-    @get("/dead", summary="Dead letters, oldest first, with the error of each")
+    @get(
+        "/dead", summary="Dead letters, oldest first, with the error of each", responses=AUTH_ERRORS
+    )
     async def dead(
         self, queue: FromPath[str], api: NamedDependency[ApiState], limit: Limit = 100
     ) -> DeadOut:
@@ -81,6 +82,7 @@ class AdminController(Controller):
         status_code=202,
         summary="Publish one message (validated against its type's schema)",
         responses={
+            **AUTH_ERRORS,
             400: _error(400, "invalid JSON or unknown message type"),
             413: _error(413, "body over 1 MiB"),
             422: _error(422, "the payload does not match its type's schema"),
@@ -102,7 +104,7 @@ class AdminController(Controller):
         "/dead/replay",
         status_code=200,
         summary="Replay the given dead letters (no body or {}: all of them)",
-        responses={400: _error(400, "invalid JSON or ids")},
+        responses={**AUTH_ERRORS, 400: _error(400, "invalid JSON or ids")},
     )
     async def replay(
         self,
@@ -117,7 +119,12 @@ class AdminController(Controller):
         _check_ids(ids)
         return ReplayOut(replayed=await deadletter.replay(api.client, api.keys, queue, ids))
 
-    @delete("/dead", status_code=200, summary="Delete every dead letter of the queue")
+    @delete(
+        "/dead",
+        status_code=200,
+        summary="Delete every dead letter of the queue",
+        responses=AUTH_ERRORS,
+    )
     async def purge(self, queue: FromPath[str], api: NamedDependency[ApiState]) -> PurgeOut:
         api.settings.queue(queue)
         return PurgeOut(purged=await deadletter.purge(api.client, api.keys, queue))

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Final
 
-from litestar import Litestar, MediaType, Request, Router, get
+from litestar import Litestar, MediaType, Request, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -86,7 +86,10 @@ def _lifespan(api: ApiState) -> Callable[[Litestar], AbstractAsyncContextManager
 def create_app(settings: Settings, registry: Registry) -> Litestar:
     """Build the API for settings and the application's registry (used to validate publishes)."""
     api = ApiState(settings=settings, registry=registry, keys=Keys(settings.prefix))
-    admin = Router("/", route_handlers=[AdminController], guards=[token_guard(settings.api_token)])
+    # A subclass per app carries this app's guard (a Router around it breaks the Allow header).
+    admin = type(
+        "AdminController", (AdminController,), {"guards": [token_guard(settings.api_token)]}
+    )
     handlers: list[ControllerRouterHandler] = [
         HealthController,
         MetricsController,
@@ -102,4 +105,6 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
         lifespan=[_lifespan(api)],
         openapi_config=_openapi(settings.api_docs),
         request_max_body_size=MAX_BODY_BYTES,
+        # The process configures logging (`streams` CLI); the app only logs through it.
+        logging_config=None,
     )

@@ -39,7 +39,15 @@ def _redis_down(request: AnyRequest, exc: RedisError) -> Response[ErrorOut]:
     return _answer(503, f"redis unavailable: {type(exc).__name__}")
 
 
+def _unexpected(request: AnyRequest, exc: Exception) -> Response[ErrorOut]:
+    log.error(
+        "%s %s: unexpected %s", request.method, request.url.path, type(exc).__name__, exc_info=exc
+    )
+    return _answer(500, "internal server error")
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    500: _unexpected,
     UnknownQueueError: _unknown_queue,
     ValidationError: _invalid_payload,
     RedisError: _redis_down,

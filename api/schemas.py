@@ -125,7 +125,7 @@ class DeadOut(msgspec.Struct, frozen=True, kw_only=True):
     dead: list[DeadLetter]
 
 
-class PublishIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class PublishIn(msgspec.Struct, frozen=True, kw_only=True):
     type: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TYPE_LENGTH)]
     data: Any
     key: Annotated[str, msgspec.Meta(max_length=1_000)] | None = None
