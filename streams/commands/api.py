@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import socket
 from typing import Any, Final
 
 from streams.cli import load_registry
@@ -37,20 +38,27 @@ def port(args: argparse.Namespace) -> int:
     return int(raw)
 
 
+def _dual_stack(port: int) -> socket.socket:
+    # asyncio makes an IPv6 listener IPv6-only; bind one that accepts IPv4 too.
+    return socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+
+
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
     registry = load_registry(args.app)
     bind_port = port(args)
     uvicorn = importlib.import_module("uvicorn")
     # Imported here, not at module level: streams must not depend on the api package.
-    create_app = importlib.import_module("api.app").create_app
-    uvicorn.run(
-        create_app(settings, registry),
-        host=args.host,
-        port=bind_port,
-        proxy_headers=True,
-        forwarded_allow_ips="*",
-        timeout_graceful_shutdown=10,
-        log_config=None,
-    )
+    app = importlib.import_module("api.app").create_app(settings, registry)
+    options: dict[str, Any] = {
+        "proxy_headers": True,
+        "forwarded_allow_ips": "*",
+        "timeout_graceful_shutdown": 10,
+        "log_config": None,  # keep the logging the `streams` command set up
+    }
+    if args.host != "::":
+        uvicorn.run(app, host=args.host, port=bind_port, **options)
+        return 0
+    with _dual_stack(bind_port) as sock:
+        uvicorn.run(app, fd=sock.fileno(), **options)
     return 0
