@@ -27,7 +27,7 @@ class RedisDetails(msgspec.Struct, frozen=True, kw_only=True):
     uptime_days: int
 
 
-class RedisService(msgspec.Struct, frozen=True, kw_only=True):
+class RedisService(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     status: str
     details: RedisDetails | None = None
     error: str | None = None

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from consumers.registry import create_registry
 from streams.config import Secret, Settings
+from streams.router import Registry
 from tests.support import make_settings
 
 TOKEN: Final = "s3cret-token-for-tests"  # noqa: S105  # a test token
@@ -24,14 +25,16 @@ def api_settings(url: str, prefix: str, **overrides: Any) -> Settings:
     return msgspec.structs.replace(make_settings(url, prefix), **overrides)
 
 
-def build_app(url: str, prefix: str, **overrides: Any) -> Litestar:
-    return create_app(api_settings(url, prefix, **overrides), create_registry())
+def build_app(
+    url: str, prefix: str, registry: Registry | None = None, **overrides: Any
+) -> Litestar:
+    return create_app(api_settings(url, prefix, **overrides), registry or create_registry())
 
 
 @asynccontextmanager
 async def api_client(
-    url: str, prefix: str, **overrides: Any
+    url: str, prefix: str, registry: Registry | None = None, **overrides: Any
 ) -> AsyncIterator[AsyncTestClient[Litestar]]:
     """An in-process client; the app's lifespan (its Redis clients) runs around it."""
-    async with AsyncTestClient(build_app(url, prefix, **overrides)) as client:
+    async with AsyncTestClient(build_app(url, prefix, registry, **overrides)) as client:
         yield client
