@@ -251,3 +251,33 @@ async def test_a_body_over_one_mebibyte_is_413(redis_url: str, prefix: str) -> N
         )
 
     assert response.status_code == 413
+
+
+async def test_replay_with_invalid_json_is_400_and_replays_nothing(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    await add_dead(redis, prefix, "default", 1)
+
+    async with api_client(redis_url, prefix) as client:
+        response = await client.post(
+            "/queues/default/dead/replay",
+            content=b"{oops",
+            headers={**AUTH, "Content-Type": "application/json"},
+        )
+
+    assert response.status_code == 400
+    assert await redis.xlen(Keys(prefix).dead("default")) == 1
+
+
+async def test_replay_with_a_mistyped_field_is_400_not_replay_all(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    await add_dead(redis, prefix, "default", 2)
+
+    async with api_client(redis_url, prefix) as client:
+        response = await client.post(
+            "/queues/default/dead/replay", json={"id": ["1-0"]}, headers=AUTH
+        )
+
+    assert response.status_code == 400
+    assert await redis.xlen(Keys(prefix).dead("default")) == 2
