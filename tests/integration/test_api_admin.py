@@ -38,7 +38,7 @@ async def add_dead(redis: Redis, prefix: str, queue: str, count: int) -> list[st
                 "dead_at": "1000",
             },
         )
-        ids.append(entry_id.decode())
+        ids.append(entry_id.decode() if isinstance(entry_id, bytes) else entry_id)
     return ids
 
 
@@ -196,7 +196,10 @@ async def test_publish_appends_a_validated_message(
         )
 
     assert response.status_code == 202
-    [(entry_id, fields)] = await redis.xrange(Keys(prefix).stream("default"))
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrange(
+        Keys(prefix).stream("default")
+    )  # type: ignore[assignment]  # redis-py types replies loosely
+    [(entry_id, fields)] = entries
     assert response.json() == {"id": entry_id.decode()}
     assert fields[b"type"] == b"ping"
     assert fields[b"key"] == b"k1"

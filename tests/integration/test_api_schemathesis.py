@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 import schemathesis
@@ -28,5 +29,5 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_never_answers_5xx_and_follows_its_schema(case: schemathesis.Case) -> None:
+def test_api_never_answers_5xx_and_follows_its_schema(case: schemathesis.Case[Any]) -> None:
     case.call_and_validate(headers=AUTH, excluded_checks=EXCLUDED)

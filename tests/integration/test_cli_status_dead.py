@@ -19,7 +19,7 @@ async def add_dead(redis: Redis, prefix: str, count: int) -> list[str]:
             Keys(prefix).dead("ml"),
             {"type": "t", "data": "{}", "dead_id": f"{i + 1}-0", "dead_error": f"KeyError: k{i}"},
         )
-        ids.append(entry_id.decode())
+        ids.append(entry_id.decode() if isinstance(entry_id, bytes) else entry_id)
     return ids
 
 
