@@ -216,15 +216,20 @@ async def inspect_queue(
         groups=groups,
     )
     if ours is None:
-        first = info.get("first-entry")
-        return msgspec.structs.replace(
-            base,
-            lag=base.length,
-            lag_source="no-group",
-            depth=base.length,
-            time_lag_s=_age_s(parse_id(first[0]), now) if first else 0.0,
-        )
+        return _without_group(base, info, now)
     return await _with_group(redis, base, ours, now)
+
+
+def _without_group(base: QueueState, info: dict[str, Any], now: int) -> QueueState:
+    # The worker creates the group at id 0, so until then every entry is waiting.
+    first = info.get("first-entry")
+    return msgspec.structs.replace(
+        base,
+        lag=base.length,
+        lag_source="no-group",
+        depth=base.length,
+        time_lag_s=_age_s(parse_id(first[0]), now) if first else 0.0,
+    )
 
 
 async def _with_group(redis: Redis, base: QueueState, ours: GroupState, now: int) -> QueueState:

@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from streams.cli import load_registry
 from streams.config import from_env
-from streams.errors import ConfigError
+from streams.errors import ConfigError, StreamsError
 
 DEFAULT_PORT: Final = 8000
 ALL_INTERFACES: Final = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
@@ -40,7 +40,10 @@ def port(args: argparse.Namespace) -> int:
 
 def _dual_stack(port: int) -> socket.socket:
     # asyncio makes an IPv6 listener IPv6-only; bind one that accepts IPv4 too.
-    return socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+    try:
+        return socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+    except OSError as exc:
+        raise StreamsError(f"cannot listen on [::]:{port}: {exc.strerror or exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

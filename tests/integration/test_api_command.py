@@ -70,3 +70,13 @@ def test_a_bad_port_is_a_one_line_error(
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "port" in result.stderr.lower()
+
+
+def test_a_port_in_use_on_ipv6_is_a_one_line_error(redis_url: str, prefix: str) -> None:
+    with socket.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True) as taken:
+        port = taken.getsockname()[1]
+        result = run_cli(["api", "--host", "::", "--port", str(port)], cli_env(redis_url, prefix))
+
+    assert result.returncode == 2
+    assert "cannot listen" in result.stderr
+    assert "Traceback" not in result.stderr
