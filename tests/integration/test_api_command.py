@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,10 +22,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(args: list[str], env: Mapping[str, str], log: Path) -> Iterator[None]:
+def serving(
+    args: list[str], env: Mapping[str, str], log: Path, command: list[str] | None = None
+) -> Iterator[None]:
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            streams_cmd("api", *args), env=dict(env), cwd=ROOT, stdout=sink, stderr=sink
+            command or streams_cmd("api", *args), env=dict(env), cwd=ROOT, stdout=sink, stderr=sink
         )
         try:
             yield
@@ -57,6 +60,15 @@ def test_api_takes_the_port_from_the_environment(
     port = free_port()
     log = tmp_path / "api.log"
     with serving(["--host", "127.0.0.1"], cli_env(redis_url, prefix, PORT=str(port)), log):
+        first = wait_until_sync(lambda: health(f"http://127.0.0.1:{port}/health"), timeout_s=20)
+        assert first == 200, log.read_text()
+
+
+def test_uvicorn_serves_the_asgi_module(redis_url: str, prefix: str, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "api.log"
+    command = [sys.executable, "-m", "uvicorn", "api.asgi:app", "--port", str(port)]
+    with serving([], cli_env(redis_url, prefix), log, command):
         first = wait_until_sync(lambda: health(f"http://127.0.0.1:{port}/health"), timeout_s=20)
         assert first == 200, log.read_text()
 
