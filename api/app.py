@@ -70,7 +70,7 @@ def _lifespan(api: ApiState) -> Callable[[Litestar], AbstractAsyncContextManager
             api.settings,
             socket_timeout_s=HEALTH_SOCKET_TIMEOUT_S,
             connect_timeout_s=HEALTH_SOCKET_TIMEOUT_S,
-            retries=0,
+            retries=1,  # one quick retry: a pooled connection may predate a Redis restart
             max_connections=4,
         )
         try:

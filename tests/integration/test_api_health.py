@@ -157,3 +157,19 @@ async def test_redis_that_hangs_is_unhealthy_within_two_seconds(prefix: str) -> 
 
     assert response.status_code == 503
     assert elapsed < 2.0
+
+
+async def test_health_is_healthy_again_right_after_a_redis_restart(prefix: str) -> None:
+    first = LocalServer().start()
+    second = LocalServer(port=first.port)
+    try:
+        async with api_client(first.url, prefix) as client:
+            assert (await client.get("/health")).status_code == 200
+            first.stop()
+            second.start()  # the same address, a fresh process
+            response = await client.get("/health")
+    finally:
+        first.stop()
+        second.stop()
+
+    assert response.status_code == 200
