@@ -104,16 +104,36 @@ def _check_settings(settings: Settings) -> None:
                 "STREAMS_QUEUES",
                 f"queue name {name!r} must be 1-64 letters, digits, '_', '.' or '-'",
             )
-        upper = _env_part(name)
-        if queue.backoff_cap_ms < queue.backoff_base_ms:
+        check_backoff(name, queue, {})
+
+
+def check_backoff(name: str, queue: QueueSettings, source: Mapping[str, str]) -> None:
+    """Check the backoff bounds, naming the variable that was set (source: field -> variable)."""
+    cap, base, timeout = queue.backoff_cap_ms, queue.backoff_base_ms, queue.visibility_timeout_ms
+    if cap < base:
+        if "backoff_cap_ms" not in source and "backoff_base_ms" in source:
             raise ConfigError(
-                f"STREAMS_{upper}_BACKOFF_CAP_MS", "must be at least the backoff base"
+                source["backoff_base_ms"], f"{base} must not exceed the backoff cap ({cap} ms)"
             )
-        if queue.backoff_cap_ms > queue.visibility_timeout_ms:
-            # A waiting retry is parked as an idle pending entry, so its delay can't exceed the timeout.
+        raise ConfigError(
+            _variable(name, "backoff_cap_ms", source),
+            f"{cap} must be at least the backoff base ({base} ms)",
+        )
+    if cap > timeout:
+        # A waiting retry is parked as an idle pending entry, so its delay can't exceed the timeout.
+        if "backoff_cap_ms" not in source and "visibility_timeout_ms" in source:
             raise ConfigError(
-                f"STREAMS_{upper}_BACKOFF_CAP_MS", "must not exceed the visibility timeout"
+                source["visibility_timeout_ms"],
+                f"{timeout} must be at least the backoff cap ({cap} ms)",
             )
+        raise ConfigError(
+            _variable(name, "backoff_cap_ms", source),
+            f"{cap} must not exceed the visibility timeout ({timeout} ms)",
+        )
+
+
+def _variable(queue: str, field: str, source: Mapping[str, str]) -> str:
+    return source.get(field, f"STREAMS_{_env_part(queue)}_{field.upper()}")
 
 
 def check_redis_url(url: str) -> None:
@@ -181,6 +201,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     for name in names:
         raw, source = _queue_env(env, name)
         queues[name] = _convert(raw, QueueSettings, source)
+        check_backoff(name, queues[name], source)
     raw_top = {field: env[var] for field, var in _TOP_LEVEL.items() if var in env}
     token = env.get("STREAMS_API_TOKEN", "").strip()
     top = _convert(raw_top, _TopLevel, _TOP_LEVEL)
@@ -208,5 +229,6 @@ def _convert(raw: dict[str, str], type_: type[_T], source: Mapping[str, str]) ->
         field_match = re.search(r"at `\$\.(\w+)`", str(exc))
         field = field_match.group(1) if field_match else ""
         variable = source.get(field, field.upper() or "environment")
-        reason = str(exc).split(" - at ")[0]
+        # msgspec says "Expected `int`, got `str`" for text that isn't an integer.
+        reason = str(exc).split(" - at ")[0].removesuffix(", got `str`")
         raise ConfigError(variable, f"{reason}, got {raw.get(field)!r}") from None
