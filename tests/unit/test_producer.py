@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import fakeredis
 import msgspec
@@ -22,6 +23,12 @@ STREAM = Keys(PREFIX).stream("events")
 class Discovered(msgspec.Struct, frozen=True, kw_only=True):
     event_id: int
     title: str
+
+
+async def entries(redis: fakeredis.FakeAsyncRedis) -> list[tuple[str, dict[bytes, bytes]]]:
+    """The stream's entries as (id, fields)."""
+    raw = cast("list[tuple[bytes, dict[bytes, bytes]]]", await redis.xrange(STREAM))
+    return [(entry_id.decode(), fields) for entry_id, fields in raw]
 
 
 @pytest.fixture
@@ -49,9 +56,8 @@ async def test_publish_returns_the_entry_id_and_writes_wire_fields(
         headers={"trace": "t1"},
     )
 
-    entries = await redis.xrange(STREAM)
-    assert [i.decode() for i, _ in entries] == [entry_id]
-    fields = entries[0][1]
+    [(stored_id, fields)] = await entries(redis)
+    assert stored_id == entry_id
     assert set(fields) == {b"type", b"data", b"ts", b"key", b"headers"}
     envelope = from_fields(fields)
     assert envelope.type == "event.discovered"
@@ -67,7 +73,7 @@ async def test_publish_minimal_message_has_only_required_fields(
 ) -> None:
     await producer.publish("events", "event.discovered", Discovered(event_id=1, title="a"))
 
-    [(_, fields)] = await redis.xrange(STREAM)
+    [(_, fields)] = await entries(redis)
     assert set(fields) == {b"type", b"data", b"ts"}
 
 
@@ -80,9 +86,9 @@ async def test_publish_many_returns_ids_in_order(
 
     ids = await producer.publish_many("events", messages)
 
-    entries = await redis.xrange(STREAM)
-    assert ids == [i.decode() for i, _ in entries]
-    assert [msgspec.json.decode(f[b"data"])["event_id"] for _, f in entries] == list(range(5))
+    stored = await entries(redis)
+    assert ids == [i for i, _ in stored]
+    assert [msgspec.json.decode(f[b"data"])["event_id"] for _, f in stored] == list(range(5))
 
 
 async def test_publish_many_of_nothing_publishes_nothing(
