@@ -159,6 +159,20 @@ def _env_part(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
+def _check_queue_names(names: tuple[str, ...]) -> None:
+    if len(set(names)) != len(names):
+        raise ConfigError("STREAMS_QUEUES", "lists a queue twice")
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(_env_part(name), name)
+        if other != name:
+            raise ConfigError(
+                "STREAMS_QUEUES",
+                f"queues {other!r} and {name!r} would share the variables "
+                f"STREAMS_{_env_part(name)}_*; rename one",
+            )
+
+
 def _queue_env(env: Mapping[str, str], queue: str) -> tuple[dict[str, str], dict[str, str]]:
     """Collect one queue's raw values and remember which variable each came from."""
     raw: dict[str, str] = {}
@@ -166,7 +180,7 @@ def _queue_env(env: Mapping[str, str], queue: str) -> tuple[dict[str, str], dict
     for field in QueueSettings.__struct_fields__:
         for variable in (f"STREAMS_{field.upper()}", f"STREAMS_{_env_part(queue)}_{field.upper()}"):
             if variable in env:
-                raw[field] = env[variable]
+                raw[field] = env[variable].strip()
                 source[field] = variable
     return raw, source
 
@@ -195,14 +209,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         for q in env.get("STREAMS_QUEUES", ",".join(DEFAULT_QUEUES)).split(",")
         if q.strip()
     )
-    if len(set(names)) != len(names):
-        raise ConfigError("STREAMS_QUEUES", "lists a queue twice")
+    _check_queue_names(names)
     queues: dict[str, QueueSettings] = {}
     for name in names:
         raw, source = _queue_env(env, name)
         queues[name] = _convert(raw, QueueSettings, source)
         check_backoff(name, queues[name], source)
-    raw_top = {field: env[var] for field, var in _TOP_LEVEL.items() if var in env}
+    raw_top = {field: env[var].strip() for field, var in _TOP_LEVEL.items() if var in env}
     token = env.get("STREAMS_API_TOKEN", "").strip()
     top = _convert(raw_top, _TopLevel, _TOP_LEVEL)
     return Settings(

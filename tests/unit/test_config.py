@@ -73,6 +73,13 @@ def test_top_level_overrides(variable: str, value: str, field: str, expected: ob
     assert getattr(from_env(env(**{variable: value})), field) == expected
 
 
+def test_surrounding_whitespace_is_ignored() -> None:
+    settings = from_env(env(STREAMS_CONCURRENCY=" 4\n", STREAMS_PREFIX=" staging "))
+
+    assert settings.queue("ml").concurrency == 4
+    assert settings.prefix == "staging"
+
+
 def test_queue_list_comes_from_streams_queues() -> None:
     settings = from_env(
         env(STREAMS_QUEUES=" alpha, beta.v2 ,gamma-1,", STREAMS_BETA_V2_BATCH_SIZE="3")
@@ -139,6 +146,8 @@ INVALID = [
     ({"STREAMS_GROUP": "a/b"}, "STREAMS_GROUP"),
     ({"STREAMS_QUEUES": "a,b,a"}, "STREAMS_QUEUES"),
     ({"STREAMS_QUEUES": " , "}, "STREAMS_QUEUES"),
+    ({"STREAMS_QUEUES": "a.b,a_b"}, "STREAMS_QUEUES"),
+    ({"STREAMS_QUEUES": "ml,ML"}, "STREAMS_QUEUES"),
     ({"STREAMS_QUEUES": "ok,bad{name}"}, "STREAMS_QUEUES"),
     ({"REDIS_URL": ""}, "REDIS_URL"),
     ({"REDIS_URL": "   "}, "REDIS_URL"),
@@ -171,6 +180,7 @@ def test_invalid_value_names_the_variable_in_one_line(
         ({"STREAMS_BACKOFF_CAP_MS": "500"}, "backoff base"),
         ({"STREAMS_BACKOFF_BASE_MS": "60000"}, "backoff cap"),
         ({"STREAMS_VISIBILITY_TIMEOUT_MS": "10000"}, "backoff cap"),
+        ({"STREAMS_QUEUES": "a.b,a_b"}, "'a.b' and 'a_b' would share the variables STREAMS_A_B_"),
         ({"STREAMS_BACKOFF_CAP_MS": "40000"}, "visibility timeout"),
     ],
 )
