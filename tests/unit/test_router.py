@@ -62,6 +62,12 @@ def test_registering_a_type_twice_on_a_queue_fails() -> None:
         registry.message("events", "event.discovered", Other)
 
 
+@pytest.mark.parametrize("type_", ["", "t" * 201])
+def test_type_names_consumers_cannot_decode_are_refused(type_: str) -> None:
+    with pytest.raises(ValueError, match="must be 1-200 characters"):
+        Registry().message("events", type_, Other)
+
+
 def test_same_type_on_another_queue_is_fine() -> None:
     registry = make_registry()
 
