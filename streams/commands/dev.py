@@ -41,7 +41,7 @@ def add_parser(sub: Any) -> None:
         "--demo", action="store_true", help="keep publishing sample messages (a modest rate)"
     )
     parser.add_argument("--demo-rate", type=float, default=5.0, help="messages per second (max 50)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--port", type=int, default=8000, help="the API's port (default: 8000)")
     parser.add_argument("--data-dir", type=Path, default=Path(".streams-dev"))
     parser.set_defaults(run=run)
 
