@@ -96,7 +96,11 @@ class LocalServer:
     def start(self, deadline_s: float = 10.0) -> LocalServer:
         """Start the server and wait until it answers PING."""
         self.process = subprocess.Popen(  # noqa: S603  # fixed binary and arguments
-            self._args(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            self._args(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            # Own session: a terminal's Ctrl-C must not stop the server before the workers drain.
+            start_new_session=True,
         )
         self._wait_ready(deadline_s)
         return self
