@@ -1,0 +1,374 @@
+"""The consumer-group loop of one queue, and the Worker that runs several of them.
+
+Per queue: one reader (XREADGROUP in batches), one reclaimer (entries of silent consumers
+and due retries), a fixed set of handler tasks fed from an in-memory deque, and one acker
+that acknowledges finished entries in batches. An entry is acknowledged only after its
+handler succeeded; failures are settled by a Lua script (retry later, or dead-letter and
+acknowledge in one step).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from streams import retention, retry
+from streams.config import QueueSettings, Settings
+from streams.deadletter import describe_error
+from streams.errors import DecodeError, PermanentError
+from streams.heartbeat import WorkerInfo
+from streams.keys import Keys
+from streams.messages import from_fields
+from streams.outage import TRANSIENT, Outage
+from streams.reclaimer import Entry, reclaim
+from streams.router import Context, Registry
+from streams.scripts import Scripts
+
+log = logging.getLogger(__name__)
+
+TRIM_INTERVAL_S = 60.0
+
+
+def _is_error(exc: ResponseError, code: str) -> bool:
+    """The one place that reads Redis error text: BUSYGROUP and NOGROUP have no exception class."""
+    return str(exc).startswith(code)
+
+
+async def ensure_group(redis: Redis, stream: str, group: str) -> None:
+    """Create the consumer group (and the stream) if missing, reading from the beginning."""
+    try:
+        await redis.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as exc:
+        if not _is_error(exc, "BUSYGROUP"):
+            raise
+
+
+class QueueConsumer:
+    """Consumes one queue's stream through the consumer group on behalf of one worker."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        settings: Settings,
+        registry: Registry,
+        queue: str,
+        consumer: str,
+        info: WorkerInfo,
+        *,
+        concurrency: int | None = None,
+    ) -> None:
+        self.redis = redis
+        self.queue = queue
+        self.qs: QueueSettings = settings.queue(queue)
+        self.registry = registry
+        self.keys = Keys(settings.prefix)
+        self.stream = self.keys.stream(queue)
+        self.group = settings.group
+        self.consumer = consumer
+        self.block_ms = settings.block_ms
+        self.info = info
+        self.concurrency = concurrency or self.qs.concurrency
+        self.capacity = self.concurrency + self.qs.batch_size
+        self.scripts = Scripts(redis, self.keys, self.group, consumer)
+        self.held: dict[str, None] = {}  # read and not yet settled, in arrival order
+        self.idle = False  # last read found nothing and nothing is held
+        self._work: deque[Entry] = deque()
+        self._work_ready = anyio.Event()
+        self._acks: list[str] = []
+        self._acks_ready = anyio.Event()
+        self._room = anyio.Event()
+        self._stopping = False
+        self._active = 0
+        self._reader_done = anyio.Event()
+        self._quiet = anyio.Event()
+        self._reclaim_s = min(max(self.qs.backoff_base_ms / 2000, 0.02), 1.0)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until stop() and cancellation; the Worker owns the shutdown sequence."""
+        await self._ensure_group_with_retry()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._read_loop)
+            tg.start_soon(self._reclaim_loop)
+            tg.start_soon(self._ack_loop)
+            for _ in range(self.concurrency):
+                tg.start_soon(self._handle_loop)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def stop(self) -> None:
+        """Stop reading and taking new work; running handlers go on."""
+        self._stopping = True
+        self._work_ready.set()
+        self._room.set()
+
+    async def wait_quiet(self) -> None:
+        """Wait until the reader has returned and no handler is running."""
+        await self._reader_done.wait()
+        if self._active:
+            self._quiet = anyio.Event()
+            await self._quiet.wait()
+
+    async def finish(self) -> None:
+        """After cancellation: acknowledge what finished, release the rest, leave the group if empty."""
+        try:
+            await self._flush_acks()
+            unfinished = list(self.held)
+            if unfinished:
+                await self.scripts.release(self.queue, unfinished, self.qs.visibility_timeout_ms)
+                log.info(
+                    "queue=%s consumer=%s: released %d unfinished entries",
+                    self.queue,
+                    self.consumer,
+                    len(unfinished),
+                )
+            await self.scripts.forget_consumer(self.queue)
+        except TRANSIENT as exc:
+            log.warning(
+                "queue=%s: redis unavailable at shutdown, entries stay pending: %s", self.queue, exc
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _ensure_group_with_retry(self) -> None:
+        outage = Outage(log, f"queue={self.queue} create group")
+        while True:
+            try:
+                await ensure_group(self.redis, self.stream, self.group)
+                outage.recovered()
+                return
+            except TRANSIENT as exc:
+                await anyio.sleep(outage.failed(exc))
+
+    async def _read_loop(self) -> None:
+        outage = Outage(log, f"queue={self.queue} read")
+        try:
+            while not self._stopping:
+                free = self.capacity - len(self.held)
+                if free <= 0:
+                    self._room = anyio.Event()
+                    await self._room.wait()
+                    continue
+                try:
+                    entries = await self._read_batch(min(free, self.qs.batch_size))
+                    outage.recovered()
+                except TRANSIENT as exc:
+                    await anyio.sleep(outage.failed(exc))
+                    continue
+                self.idle = not entries and not self.held
+                self._enqueue(entries)
+        finally:
+            self._reader_done.set()
+
+    async def _read_batch(self, count: int) -> list[Entry]:
+        try:
+            reply: Any = await self.redis.xreadgroup(
+                self.group, self.consumer, {self.stream: ">"}, count=count, block=self.block_ms
+            )
+        except ResponseError as exc:
+            if not _is_error(exc, "NOGROUP"):
+                raise
+            log.warning(
+                "queue=%s: consumer group %s is missing (server restarted?), recreating",
+                self.queue,
+                self.group,
+            )
+            await ensure_group(self.redis, self.stream, self.group)
+            return []
+        if not reply:
+            return []
+        return [(i.decode(), fields, 1) for i, fields in reply[0][1]]
+
+    def _enqueue(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        for entry in entries:
+            self.held[entry[0]] = None
+        self._work.extend(entries)
+        self._work_ready.set()
+
+    async def _reclaim_loop(self) -> None:
+        outage = Outage(log, f"queue={self.queue} reclaim")
+        next_trim = anyio.current_time() + TRIM_INTERVAL_S
+        while not self._stopping:
+            full = False
+            try:
+                full = await self._reclaim_once()
+                if anyio.current_time() >= next_trim:
+                    next_trim = anyio.current_time() + TRIM_INTERVAL_S
+                    await retention.trim(self.redis, self.keys, self.queue, self.qs)
+                outage.recovered()
+            except TRANSIENT as exc:
+                await anyio.sleep(outage.failed(exc))
+            except ResponseError as exc:
+                log.warning(
+                    "queue=%s reclaim: %s", self.queue, exc
+                )  # e.g. NOGROUP; the reader recreates it
+            if not full:
+                await anyio.sleep(self._reclaim_s)
+
+    async def _reclaim_once(self) -> bool:
+        """Claim eligible entries up to free capacity; True when more may be waiting."""
+        free = self.capacity - len(self.held)
+        if free <= 0:
+            return False
+        entries = await reclaim(
+            self.redis,
+            self.stream,
+            self.group,
+            self.consumer,
+            min_idle_ms=self.qs.visibility_timeout_ms,
+            count=free,
+        )
+        crashed = [e for e in entries if e[2] > self.qs.max_attempts]
+        runnable = [e for e in entries if e[2] <= self.qs.max_attempts]
+        self._enqueue(runnable)
+        for entry_id, _, attempt in crashed:
+            # Delivered max_attempts times without ever being settled: it keeps killing workers.
+            self.held[entry_id] = None
+            error = f"Abandoned: delivered {attempt - 1} times without finishing (worker crashed or stalled)"
+            await self._settle(entry_id, attempt, error, permanent=True)
+        return len(entries) >= free
+
+    # -- handling ----------------------------------------------------------------------------
+
+    async def _handle_loop(self) -> None:
+        handled = 0
+        while not self._stopping:
+            if not self._work:
+                self._work_ready = anyio.Event()
+                await self._work_ready.wait()
+                continue
+            entry = self._work.popleft()
+            self._active += 1
+            try:
+                await self._process(entry)
+            finally:
+                self._active -= 1
+                if not self._active and self.stopping:
+                    self._quiet.set()
+            handled += 1
+            if handled % 64 == 0:
+                await anyio.lowlevel.checkpoint()  # let the reader and acker run between long runs
+
+    async def _process(self, entry: Entry) -> None:
+        entry_id, fields, attempt = entry
+        try:
+            envelope = from_fields(fields)
+            route = self.registry.route(self.queue, envelope.type)
+            if route is None or route.handler is None:
+                raise DecodeError(f"unknown message type {envelope.type!r} on queue {self.queue!r}")
+            payload = route.decode(envelope.data)
+        except DecodeError as exc:
+            await self._fail(entry_id, attempt, exc, permanent=True)
+            return
+        ctx = Context(
+            self.queue,
+            entry_id,
+            envelope.type,
+            attempt,
+            envelope.key,
+            envelope.headers,
+            envelope.ts_ms,
+            self.redis,
+            self.keys,
+        )
+        try:
+            await route.handler(payload, ctx)
+        except PermanentError as exc:
+            await self._fail(entry_id, attempt, exc, permanent=True)
+        except Exception as exc:  # noqa: BLE001  # any handler error is a transient failure by contract
+            await self._fail(entry_id, attempt, exc, permanent=False)
+        else:
+            self._acks.append(entry_id)
+            self._acks_ready.set()
+
+    async def _fail(
+        self, entry_id: str, attempt: int, exc: BaseException, *, permanent: bool
+    ) -> None:
+        self.info.failed += 1
+        log.warning(
+            "queue=%s id=%s attempt=%d failed%s: %s",
+            self.queue,
+            entry_id,
+            attempt,
+            " permanently" if permanent else "",
+            describe_error(exc),
+        )
+        await self._settle(entry_id, attempt, describe_error(exc), permanent=permanent)
+
+    async def _settle(self, entry_id: str, attempt: int, error: str, *, permanent: bool) -> None:
+        delay_ms = retry.backoff_ms(attempt, self.qs.backoff_base_ms, self.qs.backoff_cap_ms)
+        outage = Outage(log, f"queue={self.queue} id={entry_id} settle")
+        outcome = None
+        while outcome is None:
+            try:
+                outcome = await self.scripts.settle_failure(
+                    self.queue,
+                    entry_id,
+                    max_attempts=self.qs.max_attempts,
+                    retry_idle_ms=self.qs.visibility_timeout_ms - delay_ms,
+                    error=error,
+                    permanent=permanent,
+                )
+            except TRANSIENT as exc:
+                await anyio.sleep(outage.failed(exc))
+            except RedisError as exc:
+                # Not expected; the entry stays pending and is retried after the visibility timeout.
+                log.error(
+                    "queue=%s id=%s: could not settle the failure: %s", self.queue, entry_id, exc
+                )
+                break
+        if outcome == "retry":
+            self.info.retried += 1
+        elif outcome == "dead":
+            self.info.dead_lettered += 1
+            log.error(
+                "queue=%s id=%s moved to dead letters after %d attempt(s): %s",
+                self.queue,
+                entry_id,
+                attempt,
+                error,
+            )
+        self._release_slot(entry_id)
+
+    def _release_slot(self, entry_id: str) -> None:
+        self.held.pop(entry_id, None)
+        self._room.set()
+
+    # -- acknowledging -----------------------------------------------------------------------
+
+    async def _ack_loop(self) -> None:
+        outage = Outage(log, f"queue={self.queue} ack")
+        while True:
+            if not self._acks:
+                self._acks_ready = anyio.Event()
+                await self._acks_ready.wait()
+            try:
+                await self._flush_acks()
+                outage.recovered()
+            except TRANSIENT as exc:
+                await anyio.sleep(outage.failed(exc))
+
+    async def _flush_acks(self) -> None:
+        if not self._acks:
+            return
+        ids, self._acks = self._acks, []
+        try:
+            await self.redis.xack(self.stream, self.group, *ids)
+        except BaseException:
+            self._acks[:0] = ids  # keep them for the next flush
+            raise
+        self.info.processed += len(ids)
+        for entry_id in ids:
+            self.held.pop(entry_id, None)
+        self._room.set()

@@ -1,0 +1,72 @@
+"""Lease renewal on a thread of its own, so a handler hogging the event loop keeps its lease."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+
+import redis as sync_redis
+from redis.exceptions import RedisError
+
+from streams.client import redact
+from streams.config import Settings
+from streams.keys import Keys
+from streams.scripts import source
+
+log = logging.getLogger(__name__)
+
+HeldIds = Callable[[], Mapping[str, list[str]]]
+
+
+class LeaseKeeper:
+    """Every interval, resets the idle time of every entry this consumer still holds."""
+
+    def __init__(self, settings: Settings, consumer: str, held: HeldIds, interval_s: float) -> None:
+        self._client = sync_redis.Redis.from_url(
+            settings.redis_url.reveal(),
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            client_name="godo-streams-lease",
+        )
+        self._script = self._client.register_script(source("renew"))
+        self._keys = Keys(settings.prefix)
+        self._group = settings.group
+        self._consumer = consumer
+        self._held = held
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._client.close()
+
+    def renew_once(self) -> int:
+        renewed = 0
+        for queue, ids in self._held().items():
+            if ids:
+                stream = self._keys.stream(queue)
+                renewed += int(
+                    self._script(keys=[stream], args=[self._group, self._consumer, 0, *ids])
+                )
+        return renewed
+
+    def _run(self) -> None:
+        failing = False
+        while not self._stop.wait(self._interval_s):
+            try:
+                self.renew_once()
+                failing = False
+            except RedisError as exc:
+                if not failing:
+                    log.warning(
+                        "consumer %s: lease renewal failed, will retry: %s",
+                        self._consumer,
+                        redact(str(exc)),
+                    )
+                failing = True

@@ -1,0 +1,174 @@
+"""A worker process's consumers: one QueueConsumer per queue, heartbeats, leases, shutdown."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Sequence
+
+import anyio
+from anyio.abc import TaskStatus
+from redis.asyncio import Redis
+
+from streams import heartbeat
+from streams.config import Settings
+from streams.consumer import QueueConsumer
+from streams.heartbeat import WorkerInfo
+from streams.keys import Keys
+from streams.lease import LeaseKeeper
+from streams.messages import now_ms
+from streams.outage import TRANSIENT, Outage
+from streams.router import Registry
+
+log = logging.getLogger(__name__)
+
+
+def default_consumer_name() -> str:
+    """Unique per process and stable for its lifetime: Railway replica id (or host) plus pid."""
+    host = os.environ.get("RAILWAY_REPLICA_ID") or socket.gethostname()
+    return f"{host}-{os.getpid()}"
+
+
+class Worker:
+    """Consumes the given queues until request_stop(), then drains and exits cleanly."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        settings: Settings,
+        registry: Registry,
+        queues: Sequence[str] | None = None,
+        *,
+        name: str | None = None,
+        concurrency: int | None = None,
+    ) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.registry = registry
+        self.queues = tuple(queues or settings.queue_names)
+        for queue in self.queues:
+            settings.queue(queue)  # raises UnknownQueueError naming the configured ones
+            if not registry.types(queue):
+                log.warning(
+                    "queue=%s has no registered message types: every entry will be dead-lettered",
+                    queue,
+                )
+        self.name = name or default_consumer_name()
+        self.keys = Keys(settings.prefix)
+        self.info = WorkerInfo(
+            name=self.name,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            queues=list(self.queues),
+            started_ms=now_ms(),
+        )
+        self.consumers = [
+            QueueConsumer(
+                redis, settings, registry, q, self.name, self.info, concurrency=concurrency
+            )
+            for q in self.queues
+        ]
+        self._stop = anyio.Event()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def _held(self) -> dict[str, list[str]]:
+        return {c.queue: list(c.held) for c in self.consumers}
+
+    async def run(
+        self,
+        *,
+        stop_when_idle: bool = False,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Consume until stopped. With stop_when_idle, stop once every queue is drained."""
+        min_visibility_ms = min(self.settings.queue(q).visibility_timeout_ms for q in self.queues)
+        lease = LeaseKeeper(
+            self.settings, self.name, self._held, interval_s=min_visibility_ms / 3000
+        )
+        lease.start()
+        log.info("worker %s consuming %s", self.name, ", ".join(self.queues))
+        try:
+            async with anyio.create_task_group() as tg:
+                for consumer in self.consumers:
+                    tg.start_soon(consumer.run)
+                tg.start_soon(self._heartbeat_loop)
+                if stop_when_idle:
+                    tg.start_soon(self._stop_when_idle)
+                task_status.started()
+                await self._stop.wait()
+                await self._drain()
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._finish(lease)
+
+    async def _drain(self) -> None:
+        grace_s = self.settings.shutdown_timeout_ms / 1000
+        log.info(
+            "worker %s stopping: finishing in-flight handlers (up to %.1fs)", self.name, grace_s
+        )
+        for consumer in self.consumers:
+            consumer.stop()
+        with anyio.move_on_after(grace_s) as scope:
+            for consumer in self.consumers:
+                await consumer.wait_quiet()
+        if scope.cancelled_caught:
+            log.warning(
+                "worker %s: shutdown timeout reached, unfinished entries stay pending", self.name
+            )
+
+    async def _finish(self, lease: LeaseKeeper) -> None:
+        for consumer in self.consumers:
+            await consumer.finish()
+        await anyio.to_thread.run_sync(lease.stop)
+        with contextlib.suppress(*TRANSIENT):  # the heartbeat key expires by itself
+            await heartbeat.forget(self.redis, self.keys, self.name)
+        for cleanup in self.registry.cleanups:
+            await cleanup()
+        log.info(
+            "worker %s stopped: processed=%d failed=%d retried=%d dead_lettered=%d",
+            self.name,
+            self.info.processed,
+            self.info.failed,
+            self.info.retried,
+            self.info.dead_lettered,
+        )
+
+    async def _heartbeat_loop(self) -> None:
+        interval_s = self.settings.heartbeat_interval_ms / 1000
+        ttl_ms = max(3 * self.settings.heartbeat_interval_ms, 1_000)
+        outage = Outage(log, f"worker {self.name} heartbeat")
+        while True:
+            self.info.in_flight = sum(len(c.held) for c in self.consumers)
+            try:
+                await heartbeat.beat(self.redis, self.keys, self.info, ttl_ms)
+                outage.recovered()
+            except TRANSIENT as exc:
+                outage.failed(exc)
+            await anyio.sleep(interval_s)
+
+    async def _stop_when_idle(self) -> None:
+        while True:
+            await anyio.sleep(self.settings.block_ms / 2000)
+            if all(c.idle and not c.held for c in self.consumers) and await self._nothing_pending():
+                log.info("worker %s: queues drained, stopping", self.name)
+                self.request_stop()
+                return
+
+    async def _nothing_pending(self) -> bool:
+        try:
+            for consumer in self.consumers:
+                summary = await self.redis.xpending(consumer.stream, self.settings.group)
+                if summary["pending"]:
+                    return False
+        except TRANSIENT:
+            return False
+        return True
