@@ -52,6 +52,7 @@ METRICS: Final = (
         True,
         min_ratio=0.60,
     ),
+    Metric("w1_cpu_us", "W1 drain", "consumer CPU per message, incl. start-up", "us", False),
     Metric("w2_single", "W2 publish", "msg/s, one call per message", "msg/s", True, min_ratio=0.90),
     Metric("w2_batch", "W2 publish", "msg/s, batches of 500", "msg/s", True, min_ratio=0.70),
     Metric("w3_p50_ms", "W3 latency", "p50 handled - sent", "ms", False),

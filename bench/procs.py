@@ -54,6 +54,15 @@ class Consumer:
                 return int(line.split()[1]) * 1024
         return 0
 
+    def cpu_s(self) -> float:
+        """User plus system CPU seconds used so far (Linux /proc; 0 elsewhere)."""
+        try:
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        except OSError:
+            return 0.0
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, timeout_s: float = 15.0) -> int:
         """SIGTERM, wait up to timeout_s, then SIGKILL; return the exit code."""
         if self.process.poll() is None:

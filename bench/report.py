@@ -63,7 +63,7 @@ def _stats(values: Sequence[float]) -> dict[str, float]:
 def _fmt(value: float, unit: str) -> str:
     if unit in ("msg/s", "req/s"):
         return f"{value:,.0f}"
-    if unit == "ms":
+    if unit in ("ms", "us"):
         return f"{value:.2f}"
     return f"{value:.1f}" if unit else f"{value:g}"
 
@@ -119,5 +119,5 @@ def caption(meta: Mapping[str, Any]) -> str:
         f"{cfg['messages']:,} messages; W3 {cfg['latency_rate']} msg/s for {cfg['latency_s']:g} s. "
         f"The cores were shared with other jobs: 1-min load average {meta['load_start'][0]:.2f} at the start, "
         f"{load_range} at the start of each run. Ratio = godo-streams / baseline (median); "
-        f"for ms and MB lower is better."
+        f"for ms, us and MB lower is better."
     )

@@ -46,10 +46,12 @@ async def run(rig: Rig, impl: str, cfg: BenchConfig) -> dict[str, float]:
                 redis, stream, cfg.messages, cfg.drain_timeout_s, consumer.check_alive
             )
             rss = consumer.peak_rss_bytes()
+            cpu_s = consumer.cpu_s()
         finally:
             consumer.stop()
         await _check_all_handled(redis, stream, cfg.messages)
-        return _metrics(cfg.messages, consumer.started_ns, _first_ns(first_file), done_ns, rss)
+        metrics = _metrics(cfg.messages, consumer.started_ns, _first_ns(first_file), done_ns, rss)
+        return metrics | {"w1_cpu_us": cpu_s * 1e6 / cfg.messages}
     finally:
         await drop(redis, prefix)
         await redis.aclose()
