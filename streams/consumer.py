@@ -87,6 +87,9 @@ class QueueConsumer:
         self._active = 0
         self._reader_done = anyio.Event()
         self._quiet = anyio.Event()
+        self._settle_outage = Outage(
+            log, f"queue={queue} settle"
+        )  # shared: one log line per outage
         self._reclaim_s = min(max(self.qs.backoff_base_ms / 2000, 0.02), 1.0)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -155,7 +158,8 @@ class QueueConsumer:
             while not self._stopping:
                 free = self.capacity - len(self.held)
                 if free <= 0:
-                    self._room = anyio.Event()
+                    if self._room.is_set():  # never replace an event others may be waiting on
+                        self._room = anyio.Event()
                     await self._room.wait()
                     continue
                 try:
@@ -245,7 +249,8 @@ class QueueConsumer:
         handled = 0
         while not self._stopping:
             if not self._work:
-                self._work_ready = anyio.Event()
+                if self._work_ready.is_set():  # never replace an event others may be waiting on
+                    self._work_ready = anyio.Event()
                 await self._work_ready.wait()
                 continue
             entry = self._work.popleft()
@@ -308,7 +313,7 @@ class QueueConsumer:
 
     async def _settle(self, entry_id: str, attempt: int, error: str, *, permanent: bool) -> None:
         delay_ms = retry.backoff_ms(attempt, self.qs.backoff_base_ms, self.qs.backoff_cap_ms)
-        outage = Outage(log, f"queue={self.queue} id={entry_id} settle")
+        outage = self._settle_outage
         outcome = None
         while outcome is None:
             try:
@@ -320,6 +325,7 @@ class QueueConsumer:
                     error=error,
                     permanent=permanent,
                 )
+                outage.recovered()
             except TRANSIENT as exc:
                 await anyio.sleep(outage.failed(exc))
             except RedisError as exc:
@@ -351,7 +357,8 @@ class QueueConsumer:
         outage = Outage(log, f"queue={self.queue} ack")
         while True:
             if not self._acks:
-                self._acks_ready = anyio.Event()
+                if self._acks_ready.is_set():  # never replace an event others may be waiting on
+                    self._acks_ready = anyio.Event()
                 await self._acks_ready.wait()
             try:
                 await self._flush_acks()

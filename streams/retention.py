@@ -52,16 +52,21 @@ async def oldest_needed_id(redis: Redis, stream: str) -> StreamId | None:
     return needed
 
 
-async def trim(redis: Redis, keys: Keys, queue: str, settings: QueueSettings) -> tuple[int, int]:
+async def trim(
+    redis: Redis, keys: Keys, queue: str, settings: QueueSettings, *, now: int | None = None
+) -> tuple[int, int]:
     """Trim finished entries older than the retention, then apply the hard cap.
 
     Returns (finished entries removed, unread or unacknowledged entries cut by the cap).
+    `now` (ms since the epoch) is the clock, injectable for tests.
     """
     stream = keys.stream(queue)
     removed = 0
     needed = await oldest_needed_id(redis, stream)
     if needed is not None:
-        cutoff = min(needed, (max(now_ms() - settings.retention_ms, 0), 0))
+        cutoff = min(
+            needed, (max((now_ms() if now is None else now) - settings.retention_ms, 0), 0)
+        )
         removed = int(await redis.xtrim(stream, minid=format_id(cutoff), approximate=False))
     cut = 0
     length = int(await redis.xlen(stream))

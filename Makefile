@@ -1,0 +1,19 @@
+.DEFAULT_GOAL := help
+.PHONY: help install fmt lint test test-unit test-integration dev bench
+
+help:              ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+install:           ## editable install with the dev tools
+	python -m pip install -e '.[dev]'
+fmt:               ## format and apply safe fixes
+	ruff format . && ruff check --fix .
+lint:              ## format check, lint, strict types
+	ruff format --check . && ruff check . && mypy
+test: lint         ## everything CI runs: lint, types, every test tier
+	python -m pytest
+test-unit:         ## unit tier only (no server)
+	python -m pytest tests/unit
+test-integration:  ## real redis-server on a free port, and real processes
+	python -m pytest tests/integration tests/e2e
+dev:               ## run the whole system locally (embedded server when REDIS_URL is unset)
+	streams dev

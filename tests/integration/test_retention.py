@@ -1,0 +1,89 @@
+"""Trimming never removes what a consumer group still needs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from redis.asyncio import Redis
+
+from streams import retention
+from streams.config import QueueSettings
+from streams.keys import Keys
+
+KEEP_NOTHING_OLD = QueueSettings(retention_ms=1)
+LATER = 2**50  # a clock far past every entry, so only the groups decide
+
+
+async def fill(redis: Redis, stream: str, count: int) -> list[bytes]:
+    return [await redis.xadd(stream, {"type": "t", "data": str(n)}) for n in range(count)]
+
+
+async def test_trim_removes_only_entries_every_group_has_acknowledged(
+    redis: Redis, prefix: str
+) -> None:
+    # Given 10 entries: 3 acknowledged, 3 read but pending, 4 never read
+    keys = Keys(prefix)
+    stream = keys.stream("default")
+    await redis.xgroup_create(stream, "g", id="0", mkstream=True)
+    ids = await fill(redis, stream, 10)
+    await redis.xreadgroup("g", "c", {stream: ">"}, count=6)
+    await redis.xack(stream, "g", *ids[:3])
+    # When the queue is trimmed with a retention that keeps nothing old
+    removed, cut = await retention.trim(redis, keys, "default", KEEP_NOTHING_OLD, now=LATER)
+    # Then only the acknowledged entries are gone
+    remaining = [entry_id for entry_id, _ in await redis.xrange(stream)]
+    assert remaining == ids[3:]
+    assert (removed, cut) == (3, 0)
+
+
+async def test_trim_follows_the_slowest_group(redis: Redis, prefix: str) -> None:
+    keys = Keys(prefix)
+    stream = keys.stream("default")
+    await redis.xgroup_create(stream, "fast", id="0", mkstream=True)
+    await redis.xgroup_create(stream, "slow", id="0")
+    ids = await fill(redis, stream, 6)
+    fast = await redis.xreadgroup("fast", "c", {stream: ">"})
+    await redis.xack(stream, "fast", *[i for i, _ in fast[0][1]])
+    await redis.xreadgroup("slow", "c", {stream: ">"}, count=2)
+    await redis.xack(stream, "slow", ids[0])
+    await retention.trim(redis, keys, "default", KEEP_NOTHING_OLD, now=LATER)
+    assert [i for i, _ in await redis.xrange(stream)] == ids[1:]
+
+
+async def test_trim_keeps_everything_while_no_group_exists(redis: Redis, prefix: str) -> None:
+    keys = Keys(prefix)
+    await fill(redis, keys.stream("default"), 5)
+    assert await retention.trim(redis, keys, "default", KEEP_NOTHING_OLD, now=LATER) == (0, 0)
+    assert await redis.xlen(keys.stream("default")) == 5
+
+
+async def test_trim_keeps_finished_entries_younger_than_the_retention(
+    redis: Redis, prefix: str
+) -> None:
+    keys = Keys(prefix)
+    stream = keys.stream("default")
+    await redis.xgroup_create(stream, "g", id="0", mkstream=True)
+    await fill(redis, stream, 4)
+    read = await redis.xreadgroup("g", "c", {stream: ">"})
+    await redis.xack(stream, "g", *[i for i, _ in read[0][1]])
+    assert await retention.trim(redis, keys, "default", QueueSettings(retention_ms=3_600_000)) == (
+        0,
+        0,
+    )
+    assert await redis.xlen(stream) == 4
+
+
+async def test_hard_cap_cuts_unread_entries_and_says_so(
+    redis: Redis, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    keys = Keys(prefix)
+    stream = keys.stream("default")
+    await redis.xgroup_create(stream, "g", id="0", mkstream=True)
+    ids = await fill(redis, stream, 10)
+    with caplog.at_level(logging.WARNING, logger="streams.retention"):
+        removed, cut = await retention.trim(redis, keys, "default", QueueSettings(max_len=4))
+    assert (removed, cut) == (0, 6)
+    assert [i for i, _ in await redis.xrange(stream)] == ids[6:]
+    assert await redis.hget(keys.stats("default"), "cut_by_cap") == b"6"
+    assert "hard cap 4 reached, cut 6 entries" in caplog.text
