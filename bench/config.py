@@ -21,7 +21,7 @@ class BenchConfig:
     latency_s: float = 10.0
     api_s: float = 10.0
     api_connections: int = 64
-    api_backlog: int = 100_000
+    api_backlog: int = 300_000
     workloads: tuple[str, ...] = WORKLOADS
     results_dir: Path = Path(__file__).resolve().parent / "results"
     timeout_s: float = 120.0

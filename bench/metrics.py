@@ -63,5 +63,6 @@ METRICS: Final = (
     Metric("w5_p99_ms_health", "W5 API", "p99 /health", "ms", False, max_value=50.0),
     Metric("w5_p99_ms_metrics_redis", "W5 API", "p99 /metrics/redis", "ms", False, max_value=50.0),
     Metric("w5_p99_ms_metrics", "W5 API", "p99 /metrics", "ms", False, max_value=50.0),
+    Metric("w5_backlog_left", "W5 API", "backlog not yet drained at the end", "msgs", False),
     Metric("w5_errors", "W5 API", "failed requests", "", False, max_value=0.0),
 )

@@ -61,7 +61,7 @@ def _stats(values: Sequence[float]) -> dict[str, float]:
 
 
 def _fmt(value: float, unit: str) -> str:
-    if unit in ("msg/s", "req/s"):
+    if unit in ("msg/s", "req/s", "msgs"):
         return f"{value:,.0f}"
     if unit in ("ms", "us"):
         return f"{value:.2f}"

@@ -15,7 +15,7 @@ import httpx
 from bench.config import BenchConfig
 from bench.payload import NOOP_TYPE, item
 from bench.procs import ROOT, Consumer, _env, godo_worker
-from bench.rig import BenchError, Rig, create_group, drop, preload, stream_of
+from bench.rig import BenchError, Rig, create_group, drop, group_state, preload, stream_of
 from streams.server import free_port
 
 PATHS: Final = ("/health", "/metrics/redis", "/metrics")
@@ -41,10 +41,11 @@ async def run(rig: Rig, impl: str, cfg: BenchConfig) -> dict[str, float]:
             await _wait_healthy(port, api, cfg.timeout_s)
             worker.check_alive()
             result = await _drive(rig, prefix, port, cfg)
+            _read, pending, lag = await group_state(redis, stream_of(prefix))
         finally:
             api.stop()
             worker.stop()
-        return _metrics(result)
+        return _metrics(result) | {"w5_backlog_left": float(pending + max(lag, 0))}
     finally:
         await drop(redis, prefix)
         await redis.aclose()
