@@ -52,6 +52,13 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         help="comma-separated subset of w1,w2,w3,w5 (W4 comes with W1)",
     )
     p.add_argument("--results-dir", type=Path, default=defaults.results_dir)
+    p.add_argument(
+        "--worker-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the godo-streams worker, e.g. STREAMS_BATCH_SIZE=250",
+    )
     p.add_argument("--quick", action="store_true", help="5,000 messages, 1 run, 2 s for W3 and W5")
     args = p.parse_args(argv)
     only = tuple(w.strip().lower() for w in args.only.split(",") if w.strip())
@@ -79,8 +86,15 @@ def parse_args(argv: list[str] | None = None) -> BenchConfig:
         api_connections=args.api_connections,
         api_backlog=args.api_backlog,
         workloads=only,
+        extra_env=_pairs(p, args.worker_env),
         results_dir=args.results_dir,
     )
+
+
+def _pairs(parser: argparse.ArgumentParser, pairs: list[str]) -> dict[str, str]:
+    if any("=" not in pair for pair in pairs):
+        parser.error("--worker-env takes KEY=VALUE")
+    return dict(pair.split("=", 1) for pair in pairs)
 
 
 def _log(line: str) -> None:
@@ -129,7 +143,7 @@ def build_document(
         "commit": _git_commit(),
         "load_start": list(load_start),
         "load_per_run": [r["load1"] for r in results.runs],
-        "config": {k: v for k, v in vars(cfg).items() if k not in ("results_dir", "extra_env")}
+        "config": {k: v for k, v in vars(cfg).items() if k != "results_dir"}
         | {"workloads": list(cfg.workloads)},
         "skipped": results.skipped,
     }
