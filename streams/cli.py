@@ -68,6 +68,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     args = _parser().parse_args(argv)
+    if str(args.log_level).upper() not in logging.getLevelNamesMapping():
+        fail(
+            f"--log-level/LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {args.log_level!r}"
+        )
     logging.basicConfig(
         level=str(args.log_level).upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -16,7 +16,9 @@ from streams.config import Settings
 CONNECT_TIMEOUT_S: Final = 5.0
 SOCKET_TIMEOUT_S: Final = 5.0
 HEALTH_CHECK_INTERVAL_S: Final = 30
-_USERINFO: Final = re.compile(r"(rediss?://)[^@/\s]*@")
+# Greedy up to the last '@' before a space or quote: redis-py (urlsplit) takes everything up to
+# the last '@' as user info and accepts the scheme in any case; a stray '/' is hidden too.
+_USERINFO: Final = re.compile(r"(rediss?://)[^\s'\"]*@", re.IGNORECASE)
 
 
 def redact(text: str) -> str:

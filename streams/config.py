@@ -75,6 +75,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_timeout_ms: NonNegative = 25_000
     max_connections: Positive = 50
     api_token: Secret | None = None
+    api_docs: bool = True
+    api_stale_pending_ms: Positive = 300_000
 
     def __post_init__(self) -> None:
         _check_settings(self)
@@ -104,16 +106,36 @@ def _check_settings(settings: Settings) -> None:
                 "STREAMS_QUEUES",
                 f"queue name {name!r} must be 1-64 letters, digits, '_', '.' or '-'",
             )
-        upper = _env_part(name)
-        if queue.backoff_cap_ms < queue.backoff_base_ms:
+        check_backoff(name, queue, {})
+
+
+def check_backoff(name: str, queue: QueueSettings, source: Mapping[str, str]) -> None:
+    """Check the backoff bounds, naming the variable that was set (source: field -> variable)."""
+    cap, base, timeout = queue.backoff_cap_ms, queue.backoff_base_ms, queue.visibility_timeout_ms
+    if cap < base:
+        if "backoff_cap_ms" not in source and "backoff_base_ms" in source:
             raise ConfigError(
-                f"STREAMS_{upper}_BACKOFF_CAP_MS", "must be at least the backoff base"
+                source["backoff_base_ms"], f"{base} must not exceed the backoff cap ({cap} ms)"
             )
-        if queue.backoff_cap_ms > queue.visibility_timeout_ms:
-            # A waiting retry is parked as an idle pending entry, so its delay can't exceed the timeout.
+        raise ConfigError(
+            _variable(name, "backoff_cap_ms", source),
+            f"{cap} must be at least the backoff base ({base} ms)",
+        )
+    if cap > timeout:
+        # A waiting retry is parked as an idle pending entry, so its delay can't exceed the timeout.
+        if "backoff_cap_ms" not in source and "visibility_timeout_ms" in source:
             raise ConfigError(
-                f"STREAMS_{upper}_BACKOFF_CAP_MS", "must not exceed the visibility timeout"
+                source["visibility_timeout_ms"],
+                f"{timeout} must be at least the backoff cap ({cap} ms)",
             )
+        raise ConfigError(
+            _variable(name, "backoff_cap_ms", source),
+            f"{cap} must not exceed the visibility timeout ({timeout} ms)",
+        )
+
+
+def _variable(queue: str, field: str, source: Mapping[str, str]) -> str:
+    return source.get(field, f"STREAMS_{_env_part(queue)}_{field.upper()}")
 
 
 def check_redis_url(url: str) -> None:
@@ -139,6 +161,20 @@ def _env_part(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "_", name).upper()
 
 
+def _check_queue_names(names: tuple[str, ...]) -> None:
+    if len(set(names)) != len(names):
+        raise ConfigError("STREAMS_QUEUES", "lists a queue twice")
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.setdefault(_env_part(name), name)
+        if other != name:
+            raise ConfigError(
+                "STREAMS_QUEUES",
+                f"queues {other!r} and {name!r} would share the variables "
+                f"STREAMS_{_env_part(name)}_*; rename one",
+            )
+
+
 def _queue_env(env: Mapping[str, str], queue: str) -> tuple[dict[str, str], dict[str, str]]:
     """Collect one queue's raw values and remember which variable each came from."""
     raw: dict[str, str] = {}
@@ -146,7 +182,7 @@ def _queue_env(env: Mapping[str, str], queue: str) -> tuple[dict[str, str], dict
     for field in QueueSettings.__struct_fields__:
         for variable in (f"STREAMS_{field.upper()}", f"STREAMS_{_env_part(queue)}_{field.upper()}"):
             if variable in env:
-                raw[field] = env[variable]
+                raw[field] = env[variable].strip()
                 source[field] = variable
     return raw, source
 
@@ -158,6 +194,8 @@ _TOP_LEVEL: Final = {
     "heartbeat_interval_ms": "STREAMS_HEARTBEAT_INTERVAL_MS",
     "shutdown_timeout_ms": "STREAMS_SHUTDOWN_TIMEOUT_MS",
     "max_connections": "STREAMS_MAX_CONNECTIONS",
+    "api_docs": "STREAMS_API_DOCS",
+    "api_stale_pending_ms": "STREAMS_API_STALE_PENDING_MS",
 }
 
 
@@ -175,13 +213,13 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         for q in env.get("STREAMS_QUEUES", ",".join(DEFAULT_QUEUES)).split(",")
         if q.strip()
     )
-    if len(set(names)) != len(names):
-        raise ConfigError("STREAMS_QUEUES", "lists a queue twice")
+    _check_queue_names(names)
     queues: dict[str, QueueSettings] = {}
     for name in names:
         raw, source = _queue_env(env, name)
         queues[name] = _convert(raw, QueueSettings, source)
-    raw_top = {field: env[var] for field, var in _TOP_LEVEL.items() if var in env}
+        check_backoff(name, queues[name], source)
+    raw_top = {field: env[var].strip() for field, var in _TOP_LEVEL.items() if var in env}
     token = env.get("STREAMS_API_TOKEN", "").strip()
     top = _convert(raw_top, _TopLevel, _TOP_LEVEL)
     return Settings(
@@ -199,6 +237,8 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50)] = 5_000
     shutdown_timeout_ms: NonNegative = 25_000
     max_connections: Positive = 50
+    api_docs: bool = True
+    api_stale_pending_ms: Positive = 300_000
 
 
 def _convert(raw: dict[str, str], type_: type[_T], source: Mapping[str, str]) -> _T:
@@ -208,5 +248,6 @@ def _convert(raw: dict[str, str], type_: type[_T], source: Mapping[str, str]) ->
         field_match = re.search(r"at `\$\.(\w+)`", str(exc))
         field = field_match.group(1) if field_match else ""
         variable = source.get(field, field.upper() or "environment")
-        reason = str(exc).split(" - at ")[0]
+        # msgspec says "Expected `int`, got `str`" for text that isn't an integer.
+        reason = str(exc).split(" - at ")[0].removesuffix(", got `str`")
         raise ConfigError(variable, f"{reason}, got {raw.get(field)!r}") from None

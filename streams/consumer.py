@@ -179,7 +179,8 @@ class QueueConsumer:
                 self.group, self.consumer, {self.stream: ">"}, count=count, block=self.block_ms
             )
         except ResponseError as exc:
-            if not _is_error(exc, "NOGROUP"):
+            # NOGROUP: the group is gone; UNBLOCKED: the stream was deleted while we waited.
+            if not (_is_error(exc, "NOGROUP") or _is_error(exc, "UNBLOCKED")):
                 raise
             log.warning(
                 "queue=%s: consumer group %s is missing (server restarted?), recreating",

@@ -92,9 +92,12 @@ for _, id in ipairs(ids) do
         out[#out + 1] = fields[i]; out[#out + 1] = fields[i + 1]
       end
     end
-    redis.call('XADD', KEYS[2], '*', unpack(out))
-    redis.call('XDEL', KEYS[1], id)
-    moved = moved + 1
+    -- A dead letter whose original entry was already gone has nothing to replay.
+    if #out > 0 then
+      redis.call('XADD', KEYS[2], '*', unpack(out))
+      redis.call('XDEL', KEYS[1], id)
+      moved = moved + 1
+    end
   end
 end
 return moved

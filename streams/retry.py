@@ -14,10 +14,11 @@ def backoff_ms(
     """Delay before attempt + 1, after `attempt` failed deliveries (attempt >= 1).
 
     "Equal jitter": half the exponential delay is fixed and half random, so successive
-    gaps never shrink while retries of many entries still spread out.
+    gaps never shrink while retries of many entries still spread out. The cap applies after
+    the jitter: jittering an already capped delay would let a gap shrink below the last one.
     """
-    delay = min(cap_ms, base_ms << min(max(attempt - 1, 0), 32))
-    return delay // 2 + int(rand() * (delay - delay // 2))
+    delay = base_ms << min(max(attempt - 1, 0), 32)
+    return min(cap_ms, delay // 2 + int(rand() * (delay - delay // 2)))
 
 
 def should_dead_letter(attempt: int, settings: QueueSettings) -> bool:

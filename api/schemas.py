@@ -1,0 +1,152 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from streams.deadletter import DeadLetter
+from streams.heartbeat import WorkerInfo
+from streams.inspect import PendingEntry, QueueState
+from streams.messages import MAX_TYPE_LENGTH
+
+MAX_IDS = 1_000
+StreamIdText = Annotated[
+    str, msgspec.Meta(pattern=r"^[0-9]{1,20}-[0-9]{1,20}$", description="a stream entry id")
+]
+
+
+class RedisDetails(msgspec.Struct, frozen=True, kw_only=True):
+    version: str
+    memory_used: str
+    memory_used_bytes: int
+    maxmemory_bytes: int
+    maxmemory_policy: str
+    connected_clients: int
+    uptime_days: int
+
+
+class RedisService(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    status: str
+    details: RedisDetails | None = None
+    error: str | None = None
+
+
+class QueueHealth(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    depth: int
+    lag: int
+    pending: int
+    oldest_pending_age_s: float
+    consumers: int
+    live_workers: int
+
+
+class WorkersService(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    live: int
+    queues: dict[str, QueueHealth]
+
+
+class Services(msgspec.Struct, frozen=True, kw_only=True):
+    redis: RedisService
+    workers: WorkersService | None = None
+
+
+class HealthOut(msgspec.Struct, frozen=True, kw_only=True):
+    """healthy (200), degraded (200, with reasons) or unhealthy (503)."""
+
+    status: str
+    services: Services
+    reasons: list[str] = msgspec.field(default_factory=list)
+
+
+class MemoryOut(msgspec.Struct, frozen=True, kw_only=True):
+    used_mb: float
+    peak_mb: float
+    max_mb: float | None
+
+
+class ConnectionsOut(msgspec.Struct, frozen=True, kw_only=True):
+    connected_clients: int
+    blocked_clients: int
+
+
+class PerformanceOut(msgspec.Struct, frozen=True, kw_only=True):
+    ops_per_sec: int
+    cache_hit_ratio: float | None
+
+
+class QueueMetrics(msgspec.Struct, frozen=True, kw_only=True):
+    length: int
+    lag: int
+    lag_estimated: bool
+    pending: int
+    depth: int
+    oldest_pending_age_s: float
+    time_lag_s: float
+    dead_letters: int
+    consumers: int
+    rate_in_per_s: float | None
+    rate_out_per_s: float | None
+
+
+class MetricsBody(msgspec.Struct, frozen=True, kw_only=True):
+    memory: MemoryOut
+    connections: ConnectionsOut
+    performance: PerformanceOut
+    queues: dict[str, int]
+    queue_details: dict[str, QueueMetrics]
+
+
+class RedisMetricsOut(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    metrics: MetricsBody
+
+
+class QueuesOut(msgspec.Struct, frozen=True, kw_only=True):
+    queues: list[QueueState]
+
+
+class WorkersOut(msgspec.Struct, frozen=True, kw_only=True):
+    count: int
+    workers: list[WorkerInfo]
+
+
+class PendingOut(msgspec.Struct, frozen=True, kw_only=True):
+    queue: str
+    pending: list[PendingEntry]
+
+
+class DeadOut(msgspec.Struct, frozen=True, kw_only=True):
+    queue: str
+    count: int
+    dead: list[DeadLetter]
+
+
+class PublishIn(msgspec.Struct, frozen=True, kw_only=True):
+    type: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TYPE_LENGTH)]
+    data: Any
+    key: Annotated[str, msgspec.Meta(max_length=1_000)] | None = None
+
+
+class PublishOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+
+
+class ReplayIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    ids: Annotated[list[StreamIdText], msgspec.Meta(max_length=MAX_IDS)] | None = None
+
+
+class ReplayOut(msgspec.Struct, frozen=True, kw_only=True):
+    replayed: int
+
+
+class PurgeOut(msgspec.Struct, frozen=True, kw_only=True):
+    purged: int
+
+
+class ErrorOut(msgspec.Struct, frozen=True, kw_only=True):
+    status_code: int
+    detail: str

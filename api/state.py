@@ -1,0 +1,78 @@
+"""What the request handlers share: settings, registry, the Redis clients and the caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+
+from api.cache import TtlCache
+from streams.config import Settings
+from streams.heartbeat import WorkerInfo, live_workers
+from streams.inspect import QueueState, RateTracker, inspect_queues
+from streams.keys import Keys
+from streams.router import Registry
+
+CACHE_TTL_S = 1.0
+HEALTH_TIMEOUT_S = 1.5
+
+
+class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """One round of INFO, XINFO and heartbeats, shared by every read endpoint for a second."""
+
+    info: dict[str, Any]
+    queues: list[QueueState]
+    workers: list[WorkerInfo]
+    cache_hits: int
+    cache_misses: int
+
+    def queue(self, name: str) -> QueueState:
+        return next(q for q in self.queues if q.queue == name)
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    registry: Registry
+    keys: Keys
+    redis: Redis | None = None
+    health_redis: Redis | None = None
+    cache: TtlCache[Snapshot] = field(default_factory=lambda: TtlCache(CACHE_TTL_S))
+    rates: RateTracker = field(default_factory=RateTracker)
+    health_timeout_s: float = HEALTH_TIMEOUT_S
+
+    @property
+    def client(self) -> Redis:
+        if self.redis is None:
+            raise RuntimeError("the app's Redis client is used outside its lifespan")
+        return self.redis
+
+    @property
+    def health_client(self) -> Redis:
+        if self.health_redis is None:
+            raise RuntimeError("the app's Redis client is used outside its lifespan")
+        return self.health_redis
+
+    async def snapshot(self, *, health: bool = False) -> Snapshot:
+        """Return the cached snapshot (the health path has its own, with its own client)."""
+        redis = self.health_client if health else self.client
+        return await self.cache.get("health" if health else "main", lambda: self._take(redis))
+
+    async def _take(self, redis: Redis) -> Snapshot:
+        info: dict[str, Any] = await redis.info()
+        queues = await inspect_queues(
+            redis, self.keys, self.settings.group, self.settings.queue_names
+        )
+        stats = await redis.hgetall(self.keys.cache_stats())
+        hits, misses = int(stats.get(b"hits", 0)), int(stats.get(b"misses", 0))
+        if not hits and not misses:
+            hits, misses = int(info.get("keyspace_hits", 0)), int(info.get("keyspace_misses", 0))
+        return Snapshot(
+            info=info,
+            queues=self.rates.apply(queues),
+            workers=await live_workers(redis, self.keys),
+            cache_hits=hits,
+            cache_misses=misses,
+        )

@@ -1,0 +1,90 @@
+"""`streams dead list|replay|purge QUEUE [--id ID ...]`: inspect and act on dead letters."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import anyio
+import msgspec
+from redis.asyncio import Redis
+
+from streams import deadletter
+from streams.client import create_redis
+from streams.config import from_env
+from streams.errors import StreamsError
+from streams.keys import Keys
+
+_ID: Final = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
+
+
+def add_parser(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "dead", help="list, replay or purge a queue's dead letters"
+    )
+    parser.add_argument("action", choices=("list", "replay", "purge"))
+    parser.add_argument("queue")
+    parser.add_argument(
+        "--id", dest="ids", action="append", default=[], help="a dead letter id (repeatable)"
+    )
+    parser.add_argument("--limit", type=int, default=100, help="list: how many (default 100)")
+    parser.add_argument("--json", action="store_true", help="list: print JSON lines")
+    parser.set_defaults(run=run)
+
+
+def _check(args: argparse.Namespace) -> None:
+    bad = [i for i in args.ids if not _ID.match(i) or max(map(int, i.split("-"))) >= 2**64]
+    if bad:
+        raise StreamsError(f"--id {bad[0]!r} is not a stream entry id (like 1700000000000-0)")
+    if args.limit < 1:
+        raise StreamsError("--limit must be at least 1")
+
+
+def _describe(letter: deadletter.DeadLetter) -> str:
+    return (
+        f"{letter.id}  type={letter.type} attempts={letter.attempts} "
+        f"original={letter.original_id}  {letter.error}"
+    )
+
+
+async def _list(redis: Redis, keys: Keys, args: argparse.Namespace) -> str:
+    letters = await deadletter.list_dead(redis, keys, args.queue, args.limit)
+    if args.json:
+        return "\n".join(msgspec.json.encode(letter).decode() for letter in letters)
+    return "\n".join(_describe(letter) for letter in letters) or "no dead letters"
+
+
+async def _replay(redis: Redis, keys: Keys, args: argparse.Namespace) -> str:
+    return f"replayed {await deadletter.replay(redis, keys, args.queue, args.ids)}"
+
+
+async def _purge(redis: Redis, keys: Keys, args: argparse.Namespace) -> str:
+    if args.ids:
+        return f"purged {int(await redis.xdel(keys.dead(args.queue), *args.ids))}"
+    return f"purged {await deadletter.purge(redis, keys, args.queue)}"
+
+
+ACTIONS: Final[dict[str, Callable[[Redis, Keys, argparse.Namespace], Awaitable[str]]]] = {
+    "list": _list,
+    "replay": _replay,
+    "purge": _purge,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = from_env()
+    settings.queue(args.queue)
+    _check(args)
+
+    async def act() -> str:
+        redis = create_redis(settings, retries=1)
+        try:
+            return await ACTIONS[args.action](redis, Keys(settings.prefix), args)
+        finally:
+            await redis.aclose()
+            await redis.connection_pool.aclose()
+
+    print(anyio.run(act))  # noqa: T201  # the command's output
+    return 0

@@ -1,0 +1,68 @@
+"""`streams status [--json]`: length, lag, pending, oldest pending age, consumers, dead letters."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Final
+
+import anyio
+import msgspec
+
+from streams.client import create_redis
+from streams.config import Settings, from_env
+from streams.inspect import QueueState, inspect_queues
+from streams.keys import Keys
+
+COLUMNS: Final = ("queue", "length", "lag", "pending", "oldest_pending_s", "consumers", "dead")
+
+
+def add_parser(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser("status", help="show the state of every queue")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(run=run)
+
+
+async def collect(settings: Settings) -> list[QueueState]:
+    redis = create_redis(settings, retries=1)
+    try:
+        return await inspect_queues(
+            redis, Keys(settings.prefix), settings.group, settings.queue_names
+        )
+    finally:
+        await redis.aclose()
+        await redis.connection_pool.aclose()
+
+
+def _row(state: QueueState) -> tuple[str, ...]:
+    lag = f"~{state.lag}" if state.lag_source == "interpolated" else str(state.lag)
+    return (
+        state.queue,
+        str(state.length),
+        lag,
+        str(state.pending),
+        f"{state.oldest_pending_age_s:.1f}",
+        str(state.consumers),
+        str(state.dead_letters),
+    )
+
+
+def table(states: list[QueueState]) -> str:
+    rows = [COLUMNS, *(_row(s) for s in states)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    return "\n".join(
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    states = anyio.run(collect, from_env())
+    if args.json:
+        output = msgspec.json.encode([msgspec.structs.replace(s, groups=[]) for s in states])
+        print(output.decode())  # noqa: T201  # the command's output
+    else:
+        print(table(states))  # noqa: T201  # the command's output
+    return 0

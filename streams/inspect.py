@@ -1,0 +1,347 @@
+"""Queue state for operators: length, lag, pending, ages, consumers, dead letters and rates.
+
+Definitions (one queue, its stream, and the workers' group ``settings.group``):
+
+    length        entries in the stream (XLEN)
+    lag           entries the group has not read yet. XINFO GROUPS reports it on Redis >= 7,
+                  but it is null after some deletions and trims, and absent on 6.2; then it is
+                  counted with XRANGE after the group's last-delivered-id (``lag_source``
+                  "counted"), or interpolated from entry ids past COUNT_LIMIT entries
+                  ("interpolated"). ``lag_estimated`` is true whenever Redis did not report it.
+                  Without a group (no worker has started yet) every entry is unread.
+    pending       entries read but not acknowledged (XPENDING)
+    depth         lag + pending: everything not yet finished
+    oldest_pending_age_s  age of the oldest pending entry, from its id's timestamp
+    time_lag_s    age of the oldest entry not yet delivered (0 when there is none)
+    rates         rate_in_per_s from the change of XINFO STREAM entries-added between two
+                  samples, rate_out_per_s from the change of the group's entries-read; both
+                  null until a RateTracker has seen two samples (or on Redis 6.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+import msgspec
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from streams.deadletter import count_dead
+from streams.keys import Keys
+from streams.messages import now_ms
+from streams.retention import StreamId, parse_id
+
+COUNT_LIMIT: Final = 10_000
+_PAGE: Final = 1_000
+
+Clock = Callable[[], int]
+
+
+class ConsumerState(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    pending: int
+    idle_ms: int
+
+
+class GroupState(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    pending: int
+    last_delivered_id: str
+    entries_read: int | None
+    lag: int
+    lag_source: str
+    consumers: list[ConsumerState]
+
+
+class QueueState(msgspec.Struct, frozen=True, kw_only=True):
+    """What operators see of one queue; see the module docstring for each figure."""
+
+    queue: str
+    stream: str
+    group: str
+    exists: bool
+    group_exists: bool
+    length: int
+    lag: int
+    lag_estimated: bool
+    lag_source: str
+    pending: int
+    depth: int
+    oldest_pending_age_s: float
+    time_lag_s: float
+    consumers: int
+    dead_letters: int
+    entries_added: int | None
+    rate_in_per_s: float | None = None
+    rate_out_per_s: float | None = None
+    groups: list[GroupState] = msgspec.field(default_factory=list)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _age_s(sid: StreamId, now: int) -> float:
+    return max(now - sid[0], 0) / 1000
+
+
+async def _stream_info(redis: Redis, stream: str) -> dict[str, Any] | None:
+    try:
+        info: dict[str, Any] = await redis.xinfo_stream(stream)
+    except ResponseError:
+        return None  # no such key
+    return info
+
+
+async def _ids_after(redis: Redis, stream: str, after: StreamId, count: int) -> list[StreamId]:
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrange(
+        stream, min=f"({after[0]}-{after[1]}", count=count
+    )  # type: ignore[assignment]  # redis-py types replies loosely
+    return [parse_id(entry_id) for entry_id, _ in entries]
+
+
+def _behind_first_entry(last: StreamId, info: dict[str, Any]) -> bool:
+    first = info.get("first-entry")
+    return first is not None and last < parse_id(first[0])
+
+
+async def _count_after(
+    redis: Redis, stream: str, after: StreamId, info: dict[str, Any], limit: int
+) -> tuple[int, str]:
+    """Count entries with an id above after; past limit entries, interpolate from ids."""
+    length = int(info["length"])
+    first, last = info.get("first-entry"), info.get("last-entry")
+    if not length or first is None or last is None:
+        return 0, "counted"
+    first_id, last_id = parse_id(first[0]), parse_id(last[0])
+    if after < first_id:
+        return length, "counted"
+    if after >= last_id:
+        return 0, "counted"
+    counted, start = 0, after
+    while counted < limit:
+        page = await _ids_after(redis, stream, start, _PAGE)
+        counted += len(page)
+        if len(page) < _PAGE:
+            return counted, "counted"
+        start = page[-1]
+    span = max(last_id[0] - first_id[0], 1)
+    rest = round(length * max(last_id[0] - start[0], 0) / span)
+    return min(counted + rest, length), "interpolated"
+
+
+async def _first_after_age_s(redis: Redis, stream: str, after: StreamId, now: int) -> float:
+    page = await _ids_after(redis, stream, after, 1)
+    return _age_s(page[0], now) if page else 0.0
+
+
+async def _group_state(
+    redis: Redis, stream: str, raw: dict[str, Any], info: dict[str, Any], limit: int
+) -> GroupState:
+    name = _text(raw["name"])
+    last = _text(raw["last-delivered-id"])
+    lag, source = raw.get("lag"), "redis"
+    if lag is None or _behind_first_entry(parse_id(last), info):
+        # Redis 7.0 counts entries trimmed before they were read as still lagging.
+        lag, source = await _count_after(redis, stream, parse_id(last), info, limit)
+    consumers = await redis.xinfo_consumers(stream, name)
+    read = raw.get("entries-read")
+    if read is None and last == "0-0":
+        read = 0  # a group created at 0 that has read nothing reports null
+    return GroupState(
+        name=name,
+        pending=int(raw["pending"]),
+        last_delivered_id=last,
+        entries_read=None if read is None else int(read),
+        lag=int(lag),
+        lag_source=source,
+        consumers=[
+            ConsumerState(name=_text(c["name"]), pending=int(c["pending"]), idle_ms=int(c["idle"]))
+            for c in consumers
+        ],
+    )
+
+
+def _missing(queue: str, stream: str, group: str, dead: int) -> QueueState:
+    return QueueState(
+        queue=queue,
+        stream=stream,
+        group=group,
+        exists=False,
+        group_exists=False,
+        length=0,
+        lag=0,
+        lag_estimated=False,
+        lag_source="no-stream",
+        pending=0,
+        depth=0,
+        oldest_pending_age_s=0.0,
+        time_lag_s=0.0,
+        consumers=0,
+        dead_letters=dead,
+        entries_added=None,
+    )
+
+
+async def inspect_queue(
+    redis: Redis,
+    keys: Keys,
+    group: str,
+    queue: str,
+    *,
+    clock: Clock = now_ms,
+    count_limit: int = COUNT_LIMIT,
+) -> QueueState:
+    """Return the state of one queue as seen by the workers' group; never fails on absence.
+
+    A missing stream reports zeros; a missing group reports every entry as unread.
+    """
+    stream = keys.stream(queue)
+    dead = await count_dead(redis, keys, queue)
+    info = await _stream_info(redis, stream)
+    now = clock()
+    if info is None:
+        return _missing(queue, stream, group, dead)
+    groups = [
+        await _group_state(redis, stream, raw, info, count_limit)
+        for raw in await redis.xinfo_groups(stream)
+    ]
+    ours = next((g for g in groups if g.name == group), None)
+    base = msgspec.structs.replace(
+        _missing(queue, stream, group, dead),
+        exists=True,
+        length=int(info["length"]),
+        entries_added=None if info.get("entries-added") is None else int(info["entries-added"]),
+        groups=groups,
+    )
+    if ours is None:
+        return _without_group(base, info, now)
+    return await _with_group(redis, base, ours, now)
+
+
+def _without_group(base: QueueState, info: dict[str, Any], now: int) -> QueueState:
+    # The worker creates the group at id 0, so until then every entry is waiting.
+    first = info.get("first-entry")
+    return msgspec.structs.replace(
+        base,
+        lag=base.length,
+        lag_source="no-group",
+        depth=base.length,
+        time_lag_s=_age_s(parse_id(first[0]), now) if first else 0.0,
+    )
+
+
+async def _with_group(redis: Redis, base: QueueState, ours: GroupState, now: int) -> QueueState:
+    last = parse_id(ours.last_delivered_id)
+    return msgspec.structs.replace(
+        base,
+        group_exists=True,
+        lag=ours.lag,
+        lag_estimated=ours.lag_source != "redis",
+        lag_source=ours.lag_source,
+        pending=ours.pending,
+        depth=ours.lag + ours.pending,
+        oldest_pending_age_s=await _oldest_pending_age_s(redis, base.stream, ours, now),
+        time_lag_s=await _first_after_age_s(redis, base.stream, last, now) if ours.lag else 0.0,
+        consumers=len(ours.consumers),
+    )
+
+
+async def _oldest_pending_age_s(redis: Redis, stream: str, group: GroupState, now: int) -> float:
+    if not group.pending:
+        return 0.0
+    summary = await redis.xpending(stream, group.name)
+    oldest = summary.get("min")
+    return _age_s(parse_id(oldest), now) if oldest else 0.0
+
+
+async def inspect_queues(
+    redis: Redis,
+    keys: Keys,
+    group: str,
+    queues: Sequence[str],
+    *,
+    clock: Clock = now_ms,
+    count_limit: int = COUNT_LIMIT,
+) -> list[QueueState]:
+    """Return the state of every queue, in the given order."""
+    return [
+        await inspect_queue(redis, keys, group, q, clock=clock, count_limit=count_limit)
+        for q in queues
+    ]
+
+
+class _Sample(msgspec.Struct, frozen=True):
+    at_ms: int
+    added: int | None
+    read: int | None
+
+
+def _rate(new: int | None, old: int | None, elapsed_ms: int) -> float | None:
+    if new is None or old is None or elapsed_ms <= 0:
+        return None
+    return round(max(new - old, 0) * 1000 / elapsed_ms, 3)
+
+
+class RateTracker:
+    """Turn successive samples of the Redis counters into per-second rates.
+
+    A sample replaces the previous one only once min_interval_ms have passed, so frequent
+    calls still measure over a meaningful window.
+    """
+
+    def __init__(self, clock: Clock = now_ms, min_interval_ms: int = 1_000) -> None:
+        self.clock = clock
+        self.min_interval_ms = min_interval_ms
+        self._previous: dict[str, _Sample] = {}
+        self._rates: dict[str, tuple[float | None, float | None]] = {}
+
+    def apply(self, states: Sequence[QueueState]) -> list[QueueState]:
+        """Return states with rate_in_per_s and rate_out_per_s filled in where known."""
+        now = self.clock()
+        return [self._apply_one(state, now) for state in states]
+
+    def _apply_one(self, state: QueueState, now: int) -> QueueState:
+        ours = next((g for g in state.groups if g.name == state.group), None)
+        sample = _Sample(now, state.entries_added, None if ours is None else ours.entries_read)
+        previous = self._previous.get(state.queue)
+        if previous is None:
+            self._previous[state.queue] = sample
+        elif now - previous.at_ms >= self.min_interval_ms:
+            elapsed = now - previous.at_ms
+            self._rates[state.queue] = (
+                _rate(sample.added, previous.added, elapsed),
+                _rate(sample.read, previous.read, elapsed),
+            )
+            self._previous[state.queue] = sample
+        rate_in, rate_out = self._rates.get(state.queue, (None, None))
+        return msgspec.structs.replace(state, rate_in_per_s=rate_in, rate_out_per_s=rate_out)
+
+
+class PendingEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry read by the group but not acknowledged yet."""
+
+    id: str
+    consumer: str
+    idle_ms: int
+    deliveries: int
+
+
+async def list_pending(
+    redis: Redis, keys: Keys, group: str, queue: str, limit: int = 100
+) -> list[PendingEntry]:
+    """Return up to limit pending entries, oldest first; none when the stream or group is missing."""
+    try:
+        rows = await redis.xpending_range(keys.stream(queue), group, "-", "+", limit)
+    except ResponseError:
+        return []  # NOGROUP: no stream or no group yet
+    return [
+        PendingEntry(
+            id=_text(row["message_id"]),
+            consumer=_text(row["consumer"]),
+            idle_ms=int(row["time_since_delivered"]),
+            deliveries=int(row["times_delivered"]),
+        )
+        for row in rows
+    ]

@@ -1,0 +1,77 @@
+"""Every key of a queue hashes to one Redis Cluster slot, so scripts may touch them together."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.keys import Keys
+
+
+def crc16_xmodem(data: bytes) -> int:
+    """CRC16-CCITT (XModem), the checksum of the Redis Cluster spec (poly 0x1021, init 0)."""
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def cluster_slot(key: str) -> int:
+    """HASH_SLOT per the cluster spec: hash only the first non-empty {...} tag if there is one."""
+    raw = key.encode()
+    start = raw.find(b"{")
+    if start != -1:
+        end = raw.find(b"}", start + 1)
+        if end > start + 1:
+            raw = raw[start + 1 : end]
+    return crc16_xmodem(raw) % 16384
+
+
+def test_crc16_matches_the_cluster_spec_test_vector() -> None:
+    # The spec's reference: CRC16 of "123456789" is 0x31C3.
+    assert crc16_xmodem(b"123456789") == 0x31C3
+    assert cluster_slot("foo") == 12182  # CLUSTER KEYSLOT foo
+    assert cluster_slot("{user1000}.following") == cluster_slot("{user1000}.followers")
+
+
+@pytest.mark.parametrize("prefix", ["godo", "staging", "t0123456789ab", "a.b-c_d"])
+@pytest.mark.parametrize("queue", ["default", "events", "notifications", "ml", "x.y-z"])
+def test_all_keys_of_a_queue_share_one_slot(prefix: str, queue: str) -> None:
+    keys = Keys(prefix)
+
+    slots = {cluster_slot(k) for k in (keys.stream(queue), keys.dead(queue), keys.stats(queue))}
+
+    assert len(slots) == 1
+
+
+def test_queues_get_their_own_tags() -> None:
+    keys = Keys("godo")
+    tags = {keys.stream(q).split("}")[0] for q in ("default", "events", "notifications", "ml")}
+
+    assert len(tags) == 4
+
+
+def test_keys_are_distinct_and_under_the_prefix() -> None:
+    keys = Keys("godo")
+    built = [
+        keys.stream("ml"),
+        keys.dead("ml"),
+        keys.stats("ml"),
+        keys.workers(),
+        keys.worker("w1"),
+        keys.scheduler_leader(),
+        keys.scheduler_tick("digest", 3),
+        keys.cache("geo", "k"),
+        keys.cache_stats(),
+        keys.data("events", "42"),
+    ]
+
+    assert len(set(built)) == len(built)
+    assert all(k.startswith(("godo:", "{godo:")) for k in built)
+
+
+def test_prefixes_do_not_collide() -> None:
+    assert Keys("a").stream("b") != Keys("a:b").stream("")
+    assert Keys("godo").stream("ml") != Keys("godo2").stream("ml")
