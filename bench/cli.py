@@ -20,63 +20,43 @@ from bench.report import caption, markdown_table, summarise, text_table
 from bench.runner import Results, run_all
 
 
-def parse_args(argv: list[str] | None = None) -> BenchConfig:
-    defaults = BenchConfig()
+def _parser(defaults: BenchConfig) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m bench", description="godo-streams vs a raw redis-py loop"
     )
-    p.add_argument(
-        "--messages",
-        type=int,
-        default=defaults.messages,
-        help="W1/W2 message count (default %(default)s)",
-    )
-    p.add_argument(
-        "--repeats", type=int, default=defaults.repeats, help="runs per workload and implementation"
-    )
-    p.add_argument("--latency-s", type=float, default=defaults.latency_s, help="W3 duration")
-    p.add_argument(
-        "--latency-rate", type=int, default=defaults.latency_rate, help="W3 messages per second"
-    )
-    p.add_argument("--api-s", type=float, default=defaults.api_s, help="W5 duration")
-    p.add_argument("--api-connections", type=int, default=defaults.api_connections)
-    p.add_argument(
-        "--api-backlog",
-        type=int,
-        default=defaults.api_backlog,
-        help="W5 messages the worker drains meanwhile",
-    )
-    p.add_argument(
-        "--only",
-        default=",".join(WORKLOADS),
-        help="comma-separated subset of w1,w2,w3,w5 (W4 comes with W1)",
-    )
-    p.add_argument("--results-dir", type=Path, default=defaults.results_dir)
-    p.add_argument(
+    add = p.add_argument
+    add("--messages", type=int, default=defaults.messages, help="W1/W2 messages (%(default)s)")
+    add("--repeats", type=int, default=defaults.repeats, help="runs per workload and side")
+    add("--latency-s", type=float, default=defaults.latency_s, help="W3 duration")
+    add("--latency-rate", type=int, default=defaults.latency_rate, help="W3 messages per second")
+    add("--api-s", type=float, default=defaults.api_s, help="W5 duration")
+    add("--api-connections", type=int, default=defaults.api_connections)
+    add("--api-backlog", type=int, default=defaults.api_backlog, help="W5 backlog to drain")
+    add("--only", default=",".join(WORKLOADS), help="subset of w1,w2,w3,w5 (W4 comes with W1)")
+    add("--results-dir", type=Path, default=defaults.results_dir)
+    add(
         "--worker-env",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="extra environment for the godo-streams worker, e.g. STREAMS_BATCH_SIZE=250",
     )
-    p.add_argument("--quick", action="store_true", help="5,000 messages, 1 run, 2 s for W3 and W5")
+    add("--quick", action="store_true", help="5,000 messages, 1 run, 2 s for W3 and W5")
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> BenchConfig:
+    """Turn the command line into a BenchConfig; a bad option exits 2 with one line."""
+    p = _parser(BenchConfig())
     args = p.parse_args(argv)
     only = tuple(w.strip().lower() for w in args.only.split(",") if w.strip())
     unknown = sorted(set(only) - set(WORKLOADS))
-    if unknown or any(
-        v <= 0 for v in (args.messages, args.repeats, args.latency_s, args.latency_rate, args.api_s)
-    ):
-        p.error(
-            f"unknown workload(s) {unknown}" if unknown else "sizes and durations must be positive"
-        )
+    sizes = (args.messages, args.repeats, args.latency_s, args.latency_rate, args.api_s)
+    if unknown or not only or any(v <= 0 for v in sizes):
+        p.error(f"unknown workload(s) {unknown}" if unknown else "nothing to run, or a size <= 0")
+    quick = {"messages": 5_000, "repeats": 1, "latency_s": 2.0, "api_s": 2.0, "api_backlog": 20_000}
     if args.quick:
-        args.messages, args.repeats, args.latency_s, args.api_s, args.api_backlog = (
-            5_000,
-            1,
-            2.0,
-            2.0,
-            20_000,
-        )
+        vars(args).update(quick)
     return BenchConfig(
         messages=args.messages,
         repeats=args.repeats,
