@@ -17,3 +17,5 @@ test-integration:  ## real redis-server on a free port, and real processes
 	python -m pytest tests/integration tests/e2e
 dev:               ## run the whole system locally (embedded server when REDIS_URL is unset)
 	streams dev
+bench:             ## godo-streams vs a raw redis-py loop; `python -m bench --help` for quick runs
+	python -m bench
