@@ -52,7 +52,7 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Tunables of one queue; times are in milliseconds."""
 
     concurrency: Positive = 16
-    batch_size: Positive = 100
+    batch_size: Positive = 500
     max_attempts: Positive = 5
     backoff_base_ms: Positive = 1_000
     backoff_cap_ms: Positive = 30_000

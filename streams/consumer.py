@@ -74,7 +74,9 @@ class QueueConsumer:
         self.block_ms = settings.block_ms
         self.info = info
         self.concurrency = concurrency or self.qs.concurrency
-        self.capacity = self.concurrency + self.qs.batch_size
+        # Room for one batch being handled or acknowledged while the next one is read.
+        self.capacity = self.concurrency + 2 * self.qs.batch_size
+        self._min_read = self.qs.batch_size
         self.scripts = Scripts(redis, self.keys, self.group, consumer)
         self.held: dict[str, None] = {}  # read and not yet settled, in arrival order
         self.idle = False  # last read found nothing and nothing is held
@@ -157,7 +159,8 @@ class QueueConsumer:
         try:
             while not self._stopping:
                 free = self.capacity - len(self.held)
-                if free <= 0:
+                if free < self._min_read and self.held:
+                    # Wait for a whole batch: a read of a few entries costs a full round trip.
                     if self._room.is_set():  # never replace an event others may be waiting on
                         self._room = anyio.Event()
                     await self._room.wait()
@@ -372,7 +375,8 @@ class QueueConsumer:
             return
         ids, self._acks = self._acks, []
         try:
-            await self.redis.xack(self.stream, self.group, *ids)
+            # Encoded here: redis-py's per-argument encoder is slower for str than for bytes.
+            await self.redis.xack(self.stream, self.group, *[i.encode() for i in ids])
         except BaseException:
             self._acks[:0] = ids  # keep them for the next flush
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import os
 import signal
@@ -37,6 +38,10 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def _has_uvloop() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -52,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     registry = load_registry(args.app)
     for queue in args.queues:
         settings.queue(queue)
-    anyio.run(_serve, settings, registry, args)
+    anyio.run(_serve, settings, registry, args, backend_options={"use_uvloop": _has_uvloop()})
     return 0
 
 

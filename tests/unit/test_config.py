@@ -87,7 +87,7 @@ def test_queue_list_comes_from_streams_queues() -> None:
 
     assert settings.queue_names == ("alpha", "beta.v2", "gamma-1")
     assert settings.queue("beta.v2").batch_size == 3
-    assert settings.queue("alpha").batch_size == 100
+    assert settings.queue("alpha").batch_size == QueueSettings().batch_size
 
 
 def test_unknown_queue_names_the_configured_ones() -> None:
