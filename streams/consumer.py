@@ -237,8 +237,10 @@ class QueueConsumer:
             min_idle_ms=self.qs.visibility_timeout_ms,
             count=free,
         )
-        crashed = [e for e in entries if e[2] > self.qs.max_attempts]
-        runnable = [e for e in entries if e[2] <= self.qs.max_attempts]
+        # Our own lease can lapse in a long outage; what we already hold is queued or running.
+        fresh = [e for e in entries if e[0] not in self.held]
+        crashed = [e for e in fresh if e[2] > self.qs.max_attempts]
+        runnable = [e for e in fresh if e[2] <= self.qs.max_attempts]
         self._enqueue(runnable)
         for entry_id, _, attempt in crashed:
             # Delivered max_attempts times without ever being settled: it keeps killing workers.

@@ -474,3 +474,52 @@ async def test_handlers_run_concurrently_up_to_the_queue_concurrency(
         await Worker(redis, settings, registry, ["default"]).run(stop_when_idle=True)
     # Then 8 ran at the same time, never more
     assert peak == 8
+
+
+async def test_reclaiming_its_own_lapsed_entry_does_not_run_it_twice(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    # Given a handler still running when its lease lapses (as after a long Redis outage)
+    settings = make_settings(redis_url, prefix)
+    stream = Keys(prefix).stream("default")
+    started = anyio.Event()
+    release = anyio.Event()
+    runs: list[int] = []
+
+    async def handle(job: Job, ctx: Context) -> None:
+        runs.append(ctx.attempt)
+        started.set()
+        await release.wait()
+
+    registry = registry_with(handle)
+    await publish_jobs(redis, settings, registry, 1)
+    worker = Worker(redis, settings, registry, ["default"], name="me")
+    with anyio.fail_after(10):
+        async with running(worker):
+            await started.wait()
+            (row,) = await redis.xpending_range(stream, settings.group, "-", "+", 1)
+            lapsed_idle_ms = FAST_QUEUE.visibility_timeout_ms * 2
+            await redis.xclaim(
+                stream,
+                settings.group,
+                "me",
+                0,
+                [row["message_id"]],
+                idle=lapsed_idle_ms,
+                justid=True,
+            )
+
+            async def reclaimed_by_me() -> bool:
+                (r,) = await redis.xpending_range(stream, settings.group, "-", "+", 1)
+                return bool(r["times_delivered"] == 2)
+
+            # When the worker's own reclaimer takes it back
+            await wait_until(reclaimed_by_me)
+            release.set()
+
+            async def acknowledged() -> bool:
+                return await pending_count(redis, settings) == 0
+
+            await wait_until(acknowledged)
+    # Then the handler ran once
+    assert runs == [1]
