@@ -1,0 +1,31 @@
+"""Pure pieces of the worker's fault handling: error descriptions and outage classification."""
+
+from __future__ import annotations
+
+from streams.deadletter import MAX_ERROR_LENGTH, describe_error
+
+
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ is broken")
+
+
+def test_describe_error_names_the_type_and_message() -> None:
+    assert describe_error(ValueError("bad n")) == "ValueError: bad n"
+
+
+def test_describe_error_survives_an_exception_whose_str_raises() -> None:
+    assert describe_error(UnprintableError()) == "UnprintableError: <unprintable message>"
+
+
+def test_describe_error_truncates_a_huge_message() -> None:
+    text = describe_error(ValueError("x" * 10_000_000))
+    assert len(text) <= MAX_ERROR_LENGTH
+    assert text.startswith("ValueError: xxx")
+    assert text.endswith("...")
+
+
+def test_describe_error_text_can_be_sent_to_redis() -> None:
+    # A message built from undecodable bytes (surrogateescape) cannot be encoded as UTF-8 as is.
+    text = describe_error(OSError(b"file \xff".decode(errors="surrogateescape")))
+    assert text.encode() == b"OSError: file \\udcff"
