@@ -25,7 +25,7 @@ from streams.errors import DecodeError, PermanentError
 from streams.heartbeat import WorkerInfo
 from streams.keys import Keys
 from streams.messages import from_fields
-from streams.outage import TRANSIENT, Outage
+from streams.outage import MAYBE_OUTAGE, TRANSIENT, Outage, describe, error_code, is_outage
 from streams.reclaimer import Entry, reclaim
 from streams.router import Context, Registry
 from streams.scripts import Scripts
@@ -35,18 +35,25 @@ log = logging.getLogger(__name__)
 TRIM_INTERVAL_S = 60.0
 
 
-def _is_error(exc: ResponseError, code: str) -> bool:
-    """The one place that reads Redis error text: BUSYGROUP and NOGROUP have no exception class."""
-    return str(exc).startswith(code)
-
-
 async def ensure_group(redis: Redis, stream: str, group: str) -> None:
     """Create the consumer group (and the stream) if missing, reading from the beginning."""
     try:
         await redis.xgroup_create(stream, group, id="0", mkstream=True)
     except ResponseError as exc:
-        if not _is_error(exc, "BUSYGROUP"):
-            raise
+        if error_code(exc) == "BUSYGROUP":
+            return
+        # A full or read-only Redis refuses XGROUP CREATE even when the group exists.
+        if is_outage(exc) and await _group_exists(redis, stream, group):
+            return
+        raise
+
+
+async def _group_exists(redis: Redis, stream: str, group: str) -> bool:
+    try:
+        groups: Any = await redis.xinfo_groups(stream)
+    except ResponseError:
+        return False  # no such stream
+    return any(g["name"] == group.encode() for g in groups)
 
 
 class QueueConsumer:
@@ -151,7 +158,9 @@ class QueueConsumer:
                 await ensure_group(self.redis, self.stream, self.group)
                 outage.recovered()
                 return
-            except TRANSIENT as exc:
+            except MAYBE_OUTAGE as exc:
+                if not is_outage(exc):
+                    raise
                 await anyio.sleep(outage.failed(exc))
 
     async def _read_loop(self) -> None:
@@ -168,7 +177,9 @@ class QueueConsumer:
                 try:
                     entries = await self._read_batch(min(free, self.qs.batch_size))
                     outage.recovered()
-                except TRANSIENT as exc:
+                except MAYBE_OUTAGE as exc:
+                    if not is_outage(exc):
+                        raise
                     await anyio.sleep(outage.failed(exc))
                     continue
                 self.idle = not entries and not self.held
@@ -183,7 +194,7 @@ class QueueConsumer:
             )
         except ResponseError as exc:
             # NOGROUP: the group is gone; UNBLOCKED: the stream was deleted while we waited.
-            if not (_is_error(exc, "NOGROUP") or _is_error(exc, "UNBLOCKED")):
+            if error_code(exc) not in ("NOGROUP", "UNBLOCKED"):
                 raise
             log.warning(
                 "queue=%s: consumer group %s is missing (server restarted?), recreating",
@@ -215,12 +226,11 @@ class QueueConsumer:
                     next_trim = anyio.current_time() + TRIM_INTERVAL_S
                     await retention.trim(self.redis, self.keys, self.queue, self.qs)
                 outage.recovered()
-            except TRANSIENT as exc:
-                await anyio.sleep(outage.failed(exc))
-            except ResponseError as exc:
-                log.warning(
-                    "queue=%s reclaim: %s", self.queue, exc
-                )  # e.g. NOGROUP; the reader recreates it
+            except MAYBE_OUTAGE as exc:
+                if is_outage(exc):
+                    await anyio.sleep(outage.failed(exc))
+                else:  # e.g. NOGROUP; the reader recreates it
+                    log.warning("queue=%s reclaim: %s", self.queue, describe(exc))
             if not full:
                 await anyio.sleep(self._reclaim_s)
 
@@ -332,12 +342,16 @@ class QueueConsumer:
                     permanent=permanent,
                 )
                 outage.recovered()
-            except TRANSIENT as exc:
-                await anyio.sleep(outage.failed(exc))
-            except RedisError as exc:
+            except (OSError, RedisError) as exc:
+                if is_outage(exc):
+                    await anyio.sleep(outage.failed(exc))
+                    continue
                 # Not expected; the entry stays pending and is retried after the visibility timeout.
                 log.error(
-                    "queue=%s id=%s: could not settle the failure: %s", self.queue, entry_id, exc
+                    "queue=%s id=%s: could not settle the failure: %s",
+                    self.queue,
+                    entry_id,
+                    describe(exc),
                 )
                 break
         if outcome == "retry":
@@ -369,7 +383,7 @@ class QueueConsumer:
             try:
                 await self._flush_acks()
                 outage.recovered()
-            except TRANSIENT as exc:
+            except (OSError, RedisError) as exc:  # e.g. NOGROUP until the reader recreates it
                 await anyio.sleep(outage.failed(exc))
 
     async def _flush_acks(self) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import anyio
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from streams import heartbeat
 from streams.config import Settings
@@ -19,7 +20,7 @@ from streams.heartbeat import WorkerInfo
 from streams.keys import Keys
 from streams.lease import LeaseKeeper
 from streams.messages import now_ms
-from streams.outage import TRANSIENT, Outage
+from streams.outage import Outage
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ class Worker:
         for consumer in self.consumers:
             await consumer.finish()
         await anyio.to_thread.run_sync(lease.stop)
-        with contextlib.suppress(*TRANSIENT):  # the heartbeat key expires by itself
+        with contextlib.suppress(OSError, RedisError):  # the heartbeat key expires by itself
             await heartbeat.forget(self.redis, self.keys, self.name)
         for cleanup in self.registry.cleanups:
             await cleanup()
@@ -151,7 +152,7 @@ class Worker:
             try:
                 await heartbeat.beat(self.redis, self.keys, self.info, ttl_ms)
                 outage.recovered()
-            except TRANSIENT as exc:
+            except (OSError, RedisError) as exc:  # e.g. OOM: logged once, work goes on
                 outage.failed(exc)
             await anyio.sleep(interval_s)
 
@@ -169,6 +170,6 @@ class Worker:
                 summary = await self.redis.xpending(consumer.stream, self.settings.group)
                 if summary["pending"]:
                     return False
-        except TRANSIENT:
+        except (OSError, RedisError):
             return False
         return True

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+from redis.exceptions import (
+    BusyLoadingError,
+    ConnectionError,
+    MasterDownError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+    TimeoutError,
+)
+
 from streams.deadletter import MAX_ERROR_LENGTH, describe_error
+from streams.outage import is_outage
 
 
 class UnprintableError(Exception):
@@ -29,3 +42,27 @@ def test_describe_error_text_can_be_sent_to_redis() -> None:
     # A message built from undecodable bytes (surrogateescape) cannot be encoded as UTF-8 as is.
     text = describe_error(OSError(b"file \xff".decode(errors="surrogateescape")))
     assert text.encode() == b"OSError: file \\udcff"
+
+
+@pytest.mark.parametrize(
+    ("exc", "outage"),
+    [
+        (ConnectionError("refused"), True),
+        (TimeoutError("timed out"), True),
+        (BusyLoadingError("loading"), True),
+        (OSError("network unreachable"), True),
+        (OutOfMemoryError("command not allowed when used memory > 'maxmemory'."), True),
+        (ReadOnlyError("You can't write against a read only replica."), True),
+        (ResponseError("MISCONF Redis is configured to save RDB snapshots"), True),
+        (MasterDownError("Link with MASTER is down"), True),
+        (ResponseError("NOREPLICAS Not enough good replicas to write."), True),
+        (ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"), False),
+        (ResponseError("NOGROUP No such key"), False),
+        (NoPermissionError("this user has no permissions"), False),
+        (ValueError("not redis"), False),
+    ],
+)
+def test_outage_errors_are_the_ones_that_pass_by_themselves(
+    exc: BaseException, outage: bool
+) -> None:
+    assert is_outage(exc) is outage

@@ -1,0 +1,209 @@
+"""The worker when things go wrong: odd handler exceptions, undecodable payloads, huge
+entries, a Redis that is full or refuses writes, keys of the wrong type, and a shutdown
+that fails halfway."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from redis.asyncio import Redis
+
+from streams import Context, Producer
+from streams import heartbeat as heartbeat_module
+from streams.keys import Keys
+from streams.server import LocalServer, free_port
+from streams.worker import Worker
+from tests.integration.test_worker import (
+    Job,
+    pending_count,
+    publish_jobs,
+    registry_with,
+    running,
+)
+from tests.support import FAST_QUEUE, make_settings, wait_until
+
+
+class Abort(BaseException):
+    """A BaseException a library might raise that is neither a cancellation nor an exit."""
+
+
+async def _noop(job: Job, ctx: Context) -> None:
+    return None
+
+
+def _released(row: dict[str, Any]) -> bool:
+    """Handed back at shutdown: already idle for the visibility timeout, claimable at once."""
+    return bool(row["time_since_delivered"] >= FAST_QUEUE.visibility_timeout_ms)
+
+
+def _outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The loop named in each 'redis unavailable' warning, one item per warning."""
+    return [
+        r.getMessage().split(": redis unavailable")[0]
+        for r in caplog.records
+        if "redis unavailable" in r.getMessage()
+    ]
+
+
+# -- Redis full, read-only or failing to persist -------------------------------------------
+
+
+@pytest.fixture
+async def own_server(tmp_path: Path) -> AsyncIterator[tuple[LocalServer, Redis]]:
+    """A server of the test's own, for tests that change its configuration."""
+    with LocalServer(data_dir=tmp_path / "data") as server:
+        client = Redis.from_url(server.url)
+        try:
+            yield server, client
+        finally:
+            await client.aclose()
+
+
+async def _refused(client: Redis, code: str) -> int:
+    stats: Any = await client.info("errorstats")
+    return int(stats.get(f"errorstat_{code}", {}).get("count", 0))
+
+
+async def test_worker_starts_and_consumes_while_redis_is_full(
+    own_server: tuple[LocalServer, Redis],
+    prefix: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a group created by an earlier run, three jobs, then Redis full (noeviction)
+    server, redis = own_server
+    settings = make_settings(server.url, prefix)
+    handled: list[int] = []
+
+    async def handle(job: Job, ctx: Context) -> None:
+        handled.append(job.n)
+
+    registry = registry_with(handle)
+    await redis.xgroup_create(Keys(prefix).stream("default"), settings.group, id="0", mkstream=True)
+    await publish_jobs(redis, settings, registry, 3)
+    await redis.config_set("maxmemory", 1)
+    beats = 0
+    beat = heartbeat_module.beat
+
+    async def counting_beat(*args: Any) -> None:
+        nonlocal beats
+        beats += 1
+        await beat(*args)
+
+    monkeypatch.setattr(heartbeat_module, "beat", counting_beat)
+    # When a worker starts: XGROUP CREATE is refused, but the group exists
+    worker = Worker(redis, settings, registry, ["default"], name="full")
+    with anyio.fail_after(10):
+        async with running(worker):
+
+            async def done() -> bool:
+                return sorted(handled) == [0, 1, 2] and await pending_count(redis, settings) == 0
+
+            # Then it consumes and acknowledges (reads and acks need no memory)
+            await wait_until(done)
+            await wait_until(lambda: _true(beats >= 4))
+    # And the refused heartbeat was logged once, not on every beat
+    assert await _refused(redis, "OOM") >= 4
+    assert _outage_lines(caplog) == ["worker full heartbeat"]
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+class Refusal:
+    """Puts a server in a state where it refuses writes, and back."""
+
+    def __init__(self, kind: str, server: LocalServer, client: Redis) -> None:
+        self.kind = kind
+        self.server = server
+        self.client = client
+
+    async def start(self) -> None:
+        if self.kind == "MISCONF":
+            # A snapshot that cannot be written: Redis then refuses every write.
+            await self.client.config_set("save", "3600 1")
+            assert self.server.data_dir is not None
+            shutil.rmtree(self.server.data_dir)
+            await self.client.bgsave()
+
+            async def failed() -> bool:
+                info: Any = await self.client.info("persistence")
+                return info["rdb_last_bgsave_status"] == "err"
+
+            await wait_until(failed)
+        elif self.kind == "READONLY":
+            # What a failover looks like from a client still connected to the old primary.
+            await self.client.replicaof("127.0.0.1", free_port())
+        else:
+            await self.client.config_set("maxmemory", 1)
+
+    async def stop(self) -> None:
+        if self.kind == "MISCONF":
+            await self.client.config_set("stop-writes-on-bgsave-error", "no")
+        elif self.kind == "READONLY":
+            await self.client.replicaof("NO", "ONE")
+        else:
+            await self.client.config_set("maxmemory", 0)
+
+
+@pytest.mark.parametrize("kind", ["MISCONF", "READONLY", "OOM"])
+async def test_worker_waits_while_redis_refuses_writes_then_resumes(
+    own_server: tuple[LocalServer, Redis], prefix: str, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    # Given a worker consuming from a server
+    server, redis = own_server
+    settings = make_settings(server.url, prefix)
+    handled: list[int] = []
+
+    async def handle(job: Job, ctx: Context) -> None:
+        handled.append(job.n)
+
+    registry = registry_with(handle)
+    producer = Producer(redis, settings, registry)
+    refusal = Refusal(kind, server, redis)
+    worker = Worker(redis, settings, registry, ["default"], name="patient")
+    with anyio.fail_after(20):
+        async with running(worker):
+            await producer.publish("default", "job", Job(0))
+            await wait_until(lambda: _true(handled == [0]))
+            # When the server refuses writes for a while (a dozen refused commands)
+            await refusal.start()
+            await wait_until(lambda: _at_least(_refused(redis, kind), 12))
+            await refusal.stop()
+            # Then the worker is still there and picks up new work
+            await producer.publish("default", "job", Job(1))
+            await wait_until(lambda: _true(handled == [0, 1]))
+    # And each loop logged the outage once, not once per attempt
+    lines = _outage_lines(caplog)
+    assert lines
+    assert len(lines) == len(set(lines)), lines
+
+
+async def _at_least(value: Awaitable[int], minimum: int) -> bool:
+    return await value >= minimum
+
+
+async def test_heartbeat_key_of_the_wrong_type_is_logged_once_and_work_goes_on(
+    redis: Redis, redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(redis_url, prefix)
+    handled: list[int] = []
+
+    async def handle(job: Job, ctx: Context) -> None:
+        handled.append(job.n)
+
+    registry = registry_with(handle)
+    await redis.set(Keys(prefix).workers(), "not a sorted set")
+    await publish_jobs(redis, settings, registry, 2)
+    with anyio.fail_after(5):
+        await Worker(redis, settings, registry, ["default"], name="w").run(stop_when_idle=True)
+    assert sorted(handled) == [0, 1]
+    failures = [r for r in caplog.records if r.getMessage().startswith("worker w heartbeat")]
+    assert len(failures) == 1
+    assert "WRONGTYPE" in failures[0].getMessage()
