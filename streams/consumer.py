@@ -289,7 +289,7 @@ class QueueConsumer:
             if route is None or route.handler is None:
                 raise DecodeError(f"unknown message type {envelope.type!r} on queue {self.queue!r}")
             payload = route.decode(envelope.data)
-        except DecodeError as exc:
+        except Exception as exc:  # noqa: BLE001  # any decoding error: the entry can never succeed
             await self._fail(entry_id, attempt, exc, permanent=True)
             return
         ctx = Context(

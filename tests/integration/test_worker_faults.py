@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from streams import Context, Producer
+from streams import Context, Producer, Registry
 from streams import heartbeat as heartbeat_module
+from streams.deadletter import list_dead
 from streams.keys import Keys
 from streams.server import LocalServer, free_port
 from streams.worker import Worker
@@ -48,6 +50,54 @@ def _outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
         for r in caplog.records
         if "redis unavailable" in r.getMessage()
     ]
+
+
+# -- payloads the decoder chokes on --------------------------------------------------------
+
+
+class Picky(msgspec.Struct, frozen=True):
+    n: int
+
+    def __post_init__(self) -> None:
+        if self.n < 0:
+            raise LookupError(f"no item {self.n}")
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (
+            '{"n": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "DecodeError: payload of 'job' is invalid: nested too deeply",
+        ),
+        ('{"n": -1}', "LookupError: no item -1"),
+    ],
+    ids=["deep-nesting", "post-init-raises"],
+)
+async def test_payload_that_crashes_the_decoder_is_dead_lettered_at_once(
+    redis: Redis, redis_url: str, prefix: str, data: str, error: str
+) -> None:
+    # Given an entry whose payload makes decoding raise something other than a DecodeError
+    settings = make_settings(redis_url, prefix)
+    handled: list[int] = []
+
+    async def handle(job: Picky, ctx: Context) -> None:
+        handled.append(job.n)
+
+    registry = Registry()
+    registry.message("default", "job", Picky, handle)
+    stream = Keys(prefix).stream("default")
+    bad_id = await redis.xadd(stream, {"type": "job", "data": data})
+    await redis.xadd(stream, {"type": "job", "data": '{"n": 2}'})
+    # When a worker drains the queue
+    with anyio.fail_after(5):
+        await Worker(redis, settings, registry, ["default"]).run(stop_when_idle=True)
+    # Then the bad entry is a dead letter after one attempt and the next one was handled
+    (dead,) = await list_dead(redis, Keys(prefix), "default")
+    assert dead.original_id == bad_id.decode()
+    assert dead.error == error
+    assert dead.attempts == 1
+    assert handled == [2]
 
 
 # -- Redis full, read-only or failing to persist -------------------------------------------
