@@ -9,8 +9,11 @@ acknowledge in one step).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 
 TRIM_INTERVAL_S = 60.0
 
+OnFatal = Callable[[BaseException], None]
+
 
 async def ensure_group(redis: Redis, stream: str, group: str) -> None:
     """Create the consumer group (and the stream) if missing, reading from the beginning."""
@@ -56,6 +61,20 @@ async def _group_exists(redis: Redis, stream: str, group: str) -> bool:
     return any(g["name"] == group.encode() for g in groups)
 
 
+def _cancel_requested() -> bool:
+    """True when this task is being cancelled (shutdown), not merely handed a CancelledError."""
+    if anyio.current_effective_deadline() == -math.inf:
+        return True
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _is_exit(exc: BaseException) -> bool:
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.subgroup((KeyboardInterrupt, SystemExit)) is not None
+    return isinstance(exc, KeyboardInterrupt | SystemExit)
+
+
 class QueueConsumer:
     """Consumes one queue's stream through the consumer group on behalf of one worker."""
 
@@ -69,6 +88,7 @@ class QueueConsumer:
         info: WorkerInfo,
         *,
         concurrency: int | None = None,
+        on_fatal: OnFatal | None = None,
     ) -> None:
         self.redis = redis
         self.queue = queue
@@ -86,6 +106,8 @@ class QueueConsumer:
         self._min_read = self.qs.batch_size
         self.scripts = Scripts(redis, self.keys, self.group, consumer)
         self.held: dict[str, None] = {}  # read and not yet settled, in arrival order
+        self.fatal: BaseException | None = None  # why this consumer stopped the worker
+        self._on_fatal = on_fatal
         self.idle = False  # last read found nothing and nothing is held
         self._work: deque[Entry] = deque()
         self._work_ready = anyio.Event()
@@ -122,6 +144,14 @@ class QueueConsumer:
         self._stopping = True
         self._work_ready.set()
         self._room.set()
+
+    def _fail_worker(self, exc: BaseException) -> None:
+        """Stop this consumer and ask the worker to stop and then raise exc."""
+        if self.fatal is None:
+            self.fatal = exc
+        self.stop()
+        if self._on_fatal is not None:
+            self._on_fatal(exc)
 
     async def wait_quiet(self) -> None:
         """Wait until the reader has returned and no handler is running."""
@@ -305,27 +335,41 @@ class QueueConsumer:
         )
         try:
             await route.handler(payload, ctx)
-        except PermanentError as exc:
-            await self._fail(entry_id, attempt, exc, permanent=True)
-        except Exception as exc:  # noqa: BLE001  # any handler error is a transient failure by contract
-            await self._fail(entry_id, attempt, exc, permanent=False)
+        except BaseException as exc:
+            if isinstance(exc, anyio.get_cancelled_exc_class()) and _cancel_requested():
+                raise  # the worker is shutting down; the entry is released
+            await self._handler_failed(entry, exc)
         else:
             self._acks.append(entry_id)
             self._acks_ready.set()
+
+    async def _handler_failed(self, entry: Entry, exc: BaseException) -> None:
+        """Any exception is a failure of this delivery, except an exit, which stops the worker."""
+        if _is_exit(exc):
+            log.error(
+                "queue=%s id=%s: handler raised %s; stopping the worker, the entry stays pending",
+                self.queue,
+                entry[0],
+                type(exc).__name__,
+            )
+            self._fail_worker(exc)
+            return
+        await self._fail(entry[0], entry[2], exc, permanent=isinstance(exc, PermanentError))
 
     async def _fail(
         self, entry_id: str, attempt: int, exc: BaseException, *, permanent: bool
     ) -> None:
         self.info.failed += 1
+        error = describe_error(exc)
         log.warning(
             "queue=%s id=%s attempt=%d failed%s: %s",
             self.queue,
             entry_id,
             attempt,
             " permanently" if permanent else "",
-            describe_error(exc),
+            error,
         )
-        await self._settle(entry_id, attempt, describe_error(exc), permanent=permanent)
+        await self._settle(entry_id, attempt, error, permanent=permanent)
 
     async def _settle(self, entry_id: str, attempt: int, error: str, *, permanent: bool) -> None:
         delay_ms = retry.backoff_ms(attempt, self.qs.backoff_base_ms, self.qs.backoff_cap_ms)

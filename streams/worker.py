@@ -67,11 +67,19 @@ class Worker:
         )
         self.consumers = [
             QueueConsumer(
-                redis, settings, registry, q, self.name, self.info, concurrency=concurrency
+                redis,
+                settings,
+                registry,
+                q,
+                self.name,
+                self.info,
+                concurrency=concurrency,
+                on_fatal=self._stop_with,
             )
             for q in self.queues
         ]
         self._stop = anyio.Event()
+        self._fatal: BaseException | None = None
 
     @property
     def stop_requested(self) -> bool:
@@ -79,6 +87,12 @@ class Worker:
 
     def request_stop(self) -> None:
         self._stop.set()
+
+    def _stop_with(self, exc: BaseException) -> None:
+        """Stop as on SIGTERM, then raise exc from run(): a handler's exit or a broken queue key."""
+        if self._fatal is None:
+            self._fatal = exc
+        self.request_stop()
 
     def _held(self) -> dict[str, list[str]]:
         return {c.queue: list(c.held) for c in self.consumers}
@@ -89,7 +103,10 @@ class Worker:
         stop_when_idle: bool = False,
         task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Consume until stopped. With stop_when_idle, stop once every queue is drained."""
+        """Consume until stopped. With stop_when_idle, stop once every queue is drained.
+
+        Raises, once stopped, the KeyboardInterrupt or SystemExit a handler raised.
+        """
         min_visibility_ms = min(self.settings.queue(q).visibility_timeout_ms for q in self.queues)
         lease = LeaseKeeper(
             self.settings, self.name, self._held, interval_s=min_visibility_ms / 3000
@@ -110,6 +127,8 @@ class Worker:
         finally:
             with anyio.CancelScope(shield=True):
                 await self._finish(lease)
+        if self._fatal is not None:
+            raise self._fatal
 
     async def _drain(self) -> None:
         grace_s = self.settings.shutdown_timeout_ms / 1000

@@ -4,6 +4,7 @@ that fails halfway."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -50,6 +51,113 @@ def _outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
         for r in caplog.records
         if "redis unavailable" in r.getMessage()
     ]
+
+
+# -- handlers raising BaseException --------------------------------------------------------
+
+
+@pytest.mark.parametrize("error", [asyncio.CancelledError, Abort])
+async def test_handler_raising_a_base_exception_is_retried_like_any_failure(
+    redis: Redis, redis_url: str, prefix: str, error: type[BaseException]
+) -> None:
+    # Given a handler that raises a BaseException of its own accord twice, then succeeds
+    settings = make_settings(redis_url, prefix)
+    attempts: list[int] = []
+
+    async def handle(job: Job, ctx: Context) -> None:
+        attempts.append(ctx.attempt)
+        if ctx.attempt < 3:
+            raise error("a call inside the handler was cancelled")
+
+    registry = registry_with(handle)
+    await publish_jobs(redis, settings, registry, 1)
+    # When a worker drains the queue
+    with anyio.fail_after(5):
+        await Worker(redis, settings, registry, ["default"]).run(stop_when_idle=True)
+    # Then the entry was retried and finally acknowledged
+    assert attempts == [1, 2, 3]
+    assert await pending_count(redis, settings) == 0
+    assert await list_dead(redis, Keys(prefix), "default") == []
+
+
+async def test_handler_always_raising_cancelled_error_is_dead_lettered(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    settings = make_settings(redis_url, prefix)
+
+    async def handle(job: Job, ctx: Context) -> None:
+        raise asyncio.CancelledError("upstream call cancelled")
+
+    registry = registry_with(handle)
+    (entry_id,) = await publish_jobs(redis, settings, registry, 1)
+    with anyio.fail_after(5):
+        await Worker(redis, settings, registry, ["default"]).run(stop_when_idle=True)
+    (dead,) = await list_dead(redis, Keys(prefix), "default")
+    assert dead.original_id == entry_id
+    assert dead.error == "CancelledError: upstream call cancelled"
+    assert dead.attempts == FAST_QUEUE.max_attempts
+
+
+async def test_shutdown_cancelling_a_running_handler_is_not_a_failure(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    # Given a handler that never finishes and a 100 ms shutdown timeout
+    settings = msgspec.structs.replace(make_settings(redis_url, prefix), shutdown_timeout_ms=100)
+    started = anyio.Event()
+    cancelled: list[str] = []
+
+    async def handle(job: Job, ctx: Context) -> None:
+        started.set()
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            cancelled.append(ctx.id)
+            raise
+
+    registry = registry_with(handle)
+    (entry_id,) = await publish_jobs(redis, settings, registry, 1)
+    worker = Worker(redis, settings, registry, ["default"], name="leaving")
+    # When the worker is stopped while the handler runs
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(worker.run)
+            await started.wait()
+            worker.request_stop()
+    # Then the cancellation reached the handler, and the entry is handed back, not retried
+    assert cancelled == [entry_id]
+    assert (worker.info.failed, worker.info.retried) == (0, 0)
+    assert await list_dead(redis, Keys(prefix), "default") == []
+    (row,) = await redis.xpending_range(Keys(prefix).stream("default"), settings.group, "-", "+", 9)
+    assert row["times_delivered"] == 1
+    assert _released(row)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), SystemExit(3)], ids=repr)
+async def test_handler_raising_an_exit_stops_the_worker_and_leaves_the_entry_pending(
+    redis: Redis, redis_url: str, prefix: str, error: BaseException
+) -> None:
+    # Given a handler that raises KeyboardInterrupt or SystemExit
+    settings = make_settings(redis_url, prefix)
+    calls: list[int] = []
+
+    async def handle(job: Job, ctx: Context) -> None:
+        calls.append(ctx.attempt)
+        raise error
+
+    registry = registry_with(handle)
+    (entry_id,) = await publish_jobs(redis, settings, registry, 1)
+    worker = Worker(redis, settings, registry, ["default"], name="exiting")
+    # When the worker runs, it stops and raises the exit
+    with anyio.fail_after(5), pytest.raises(type(error)) as caught:
+        await worker.run()
+    assert caught.value is error
+    # Then the entry is not counted as a failure: still pending, claimable at once, not dead
+    assert calls == [1]
+    (row,) = await redis.xpending_range(Keys(prefix).stream("default"), settings.group, "-", "+", 9)
+    assert row["message_id"].decode() == entry_id
+    assert _released(row)
+    assert await list_dead(redis, Keys(prefix), "default") == []
+    assert worker.info.failed == 0
 
 
 # -- payloads the decoder chokes on --------------------------------------------------------
