@@ -24,7 +24,7 @@ from redis.exceptions import RedisError, ResponseError
 from streams import retention, retry
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
-from streams.errors import DecodeError, PermanentError
+from streams.errors import DecodeError, PermanentError, StreamsError
 from streams.heartbeat import WorkerInfo
 from streams.keys import Keys
 from streams.messages import from_fields
@@ -41,12 +41,18 @@ OnFatal = Callable[[BaseException], None]
 
 
 async def ensure_group(redis: Redis, stream: str, group: str) -> None:
-    """Create the consumer group (and the stream) if missing, reading from the beginning."""
+    """Create the consumer group (and the stream) if missing, reading from the beginning.
+
+    Raises StreamsError when the stream key holds another type of value.
+    """
     try:
         await redis.xgroup_create(stream, group, id="0", mkstream=True)
     except ResponseError as exc:
-        if error_code(exc) == "BUSYGROUP":
+        code = error_code(exc)
+        if code == "BUSYGROUP":
             return
+        if code == "WRONGTYPE":
+            raise await wrong_type(redis, stream) from None
         # A full or read-only Redis refuses XGROUP CREATE even when the group exists.
         if is_outage(exc) and await _group_exists(redis, stream, group):
             return
@@ -59,6 +65,16 @@ async def _group_exists(redis: Redis, stream: str, group: str) -> bool:
     except ResponseError:
         return False  # no such stream
     return any(g["name"] == group.encode() for g in groups)
+
+
+async def wrong_type(redis: Redis, key: str) -> StreamsError:
+    """The error for a queue key that holds something other than a stream."""
+    kind = await redis.type(key)
+    kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+    return StreamsError(
+        f"key {key!r} holds a {kind}, not a stream, so the queue can't use it; "
+        "delete or rename it, or set STREAMS_PREFIX to give the queues other keys"
+    )
 
 
 def _cancel_requested() -> bool:
@@ -127,7 +143,12 @@ class QueueConsumer:
 
     async def run(self) -> None:
         """Run until stop() and cancellation; the Worker owns the shutdown sequence."""
-        await self._ensure_group_with_retry()
+        try:
+            await self._ensure_group_with_retry()
+        except StreamsError as exc:
+            self._reader_done.set()  # never started
+            self._fail_worker(exc)
+            return
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._read_loop)
             tg.start_soon(self._reclaim_loop)
@@ -212,6 +233,9 @@ class QueueConsumer:
                         raise
                     await anyio.sleep(outage.failed(exc))
                     continue
+                except StreamsError as exc:  # the stream key holds another type now
+                    self._fail_worker(exc)
+                    return
                 self.idle = not entries and not self.held
                 self._enqueue(entries)
         finally:
@@ -224,7 +248,10 @@ class QueueConsumer:
             )
         except ResponseError as exc:
             # NOGROUP: the group is gone; UNBLOCKED: the stream was deleted while we waited.
-            if error_code(exc) not in ("NOGROUP", "UNBLOCKED"):
+            code = error_code(exc)
+            if code == "WRONGTYPE":
+                raise await wrong_type(self.redis, self.stream) from None
+            if code not in ("NOGROUP", "UNBLOCKED"):
                 raise
             log.warning(
                 "queue=%s: consumer group %s is missing (server restarted?), recreating",

@@ -105,7 +105,8 @@ class Worker:
     ) -> None:
         """Consume until stopped. With stop_when_idle, stop once every queue is drained.
 
-        Raises, once stopped, the KeyboardInterrupt or SystemExit a handler raised.
+        Raises, once stopped, the KeyboardInterrupt or SystemExit a handler raised, or the
+        StreamsError of a queue key holding another type of value.
         """
         min_visibility_ms = min(self.settings.queue(q).visibility_timeout_ms for q in self.queues)
         lease = LeaseKeeper(

@@ -15,7 +15,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from streams import Context, Producer, Registry
+from streams import Context, Producer, Registry, StreamsError
 from streams import heartbeat as heartbeat_module
 from streams.deadletter import list_dead
 from streams.keys import Keys
@@ -365,3 +365,43 @@ async def test_heartbeat_key_of_the_wrong_type_is_logged_once_and_work_goes_on(
     failures = [r for r in caplog.records if r.getMessage().startswith("worker w heartbeat")]
     assert len(failures) == 1
     assert "WRONGTYPE" in failures[0].getMessage()
+
+
+# -- a queue key holding something else ----------------------------------------------------
+
+
+async def test_stream_key_of_another_type_stops_the_worker_at_start_with_a_clear_error(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    # Given the stream key of a queue holding a string
+    settings = make_settings(redis_url, prefix)
+    stream = Keys(prefix).stream("events")
+    await redis.set(stream, "left over from something else")
+    worker = Worker(redis, settings, registry_with(_noop), ["default", "events"])
+    # When a worker starts, then it stops with one line naming the key and the way out
+    with anyio.fail_after(5), pytest.raises(StreamsError) as caught:
+        await worker.run()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"key '{stream}' holds a string, not a stream" in message
+    assert "delete or rename it" in message
+
+
+async def test_stream_key_replaced_while_running_stops_the_worker_with_a_clear_error(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    settings = make_settings(redis_url, prefix)
+    stream = Keys(prefix).stream("default")
+    worker = Worker(redis, settings, registry_with(_noop), ["default"])
+    errors: list[BaseException] = []
+    with anyio.fail_after(5):
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(worker.run)
+                await wait_until(lambda: redis.exists(stream))
+                await redis.delete(stream)
+                await redis.rpush(stream, "a list now")
+        except* StreamsError as group:
+            errors.extend(group.exceptions)
+    (error,) = errors
+    assert f"key '{stream}' holds a list, not a stream" in str(error)
