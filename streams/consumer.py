@@ -309,11 +309,11 @@ class QueueConsumer:
         crashed = [e for e in fresh if e[2] > self.qs.max_attempts]
         runnable = [e for e in fresh if e[2] <= self.qs.max_attempts]
         self._enqueue(runnable)
-        for entry_id, _, attempt in crashed:
+        for entry in crashed:
             # Delivered max_attempts times without ever being settled: it keeps killing workers.
-            self.held[entry_id] = None
-            error = f"Abandoned: delivered {attempt - 1} times without finishing (worker crashed or stalled)"
-            await self._settle(entry_id, attempt, error, permanent=True)
+            self.held[entry[0]] = None
+            error = f"Abandoned: delivered {entry[2] - 1} times without finishing (worker crashed or stalled)"
+            await self._settle(entry, error, permanent=True)
         return len(entries) >= free
 
     # -- handling ----------------------------------------------------------------------------
@@ -347,7 +347,7 @@ class QueueConsumer:
                 raise DecodeError(f"unknown message type {envelope.type!r} on queue {self.queue!r}")
             payload = route.decode(envelope.data)
         except Exception as exc:  # noqa: BLE001  # any decoding error: the entry can never succeed
-            await self._fail(entry_id, attempt, exc, permanent=True)
+            await self._fail(entry, exc, permanent=True)
             return
         ctx = Context(
             self.queue,
@@ -381,24 +381,23 @@ class QueueConsumer:
             )
             self._fail_worker(exc)
             return
-        await self._fail(entry[0], entry[2], exc, permanent=isinstance(exc, PermanentError))
+        await self._fail(entry, exc, permanent=isinstance(exc, PermanentError))
 
-    async def _fail(
-        self, entry_id: str, attempt: int, exc: BaseException, *, permanent: bool
-    ) -> None:
+    async def _fail(self, entry: Entry, exc: BaseException, *, permanent: bool) -> None:
         self.info.failed += 1
         error = describe_error(exc)
         log.warning(
             "queue=%s id=%s attempt=%d failed%s: %s",
             self.queue,
-            entry_id,
-            attempt,
+            entry[0],
+            entry[2],
             " permanently" if permanent else "",
             error,
         )
-        await self._settle(entry_id, attempt, error, permanent=permanent)
+        await self._settle(entry, error, permanent=permanent)
 
-    async def _settle(self, entry_id: str, attempt: int, error: str, *, permanent: bool) -> None:
+    async def _settle(self, entry: Entry, error: str, *, permanent: bool) -> None:
+        entry_id, fields, attempt = entry
         delay_ms = retry.backoff_ms(attempt, self.qs.backoff_base_ms, self.qs.backoff_cap_ms)
         outage = self._settle_outage
         outcome = None
@@ -411,6 +410,8 @@ class QueueConsumer:
                     retry_idle_ms=self.qs.visibility_timeout_ms - delay_ms,
                     error=error,
                     permanent=permanent,
+                    fields=fields,
+                    attempt=attempt,
                 )
                 outage.recovered()
             except (OSError, RedisError) as exc:

@@ -15,10 +15,11 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from streams import Context, Producer, Registry, StreamsError
+from streams import Context, PermanentError, Producer, Registry, StreamsError
 from streams import heartbeat as heartbeat_module
 from streams.deadletter import list_dead
 from streams.keys import Keys
+from streams.scripts import Scripts
 from streams.server import LocalServer, free_port
 from streams.worker import Worker
 from tests.integration.test_worker import (
@@ -206,6 +207,97 @@ async def test_payload_that_crashes_the_decoder_is_dead_lettered_at_once(
     assert dead.error == error
     assert dead.attempts == 1
     assert handled == [2]
+
+
+# -- entries with more fields than a Lua script can unpack ---------------------------------
+
+
+def _big_entry(fields: int) -> dict[str, str]:
+    extra = {f"field{i}": f"value{i}" for i in range(fields - 2)}
+    return {"type": "job", "data": '{"n": 7}', **extra}
+
+
+async def _dead_fields(redis: Redis, prefix: str) -> list[dict[bytes, bytes]]:
+    entries: Any = await redis.xrange(Keys(prefix).dead("default"))
+    return [fields for _, fields in entries]
+
+
+async def test_entry_with_10000_fields_reaches_dead_letters_intact(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    # Given an entry of 10,000 fields whose handler fails permanently
+    settings = make_settings(redis_url, prefix)
+
+    async def handle(job: Job, ctx: Context) -> None:
+        raise PermanentError("rejected")
+
+    registry = registry_with(handle)
+    original = _big_entry(10_000)
+    entry_id = await redis.xadd(Keys(prefix).stream("default"), original)  # type: ignore[arg-type]
+    # When a worker handles it
+    with anyio.fail_after(10):
+        await Worker(redis, settings, registry, ["default"]).run(stop_when_idle=True)
+    # Then one dead letter holds every original field, plus the reason
+    (fields,) = await _dead_fields(redis, prefix)
+    copied = {k: v for k, v in fields.items() if not k.startswith(b"dead_")}
+    assert copied == {k.encode(): v.encode() for k, v in original.items()}
+    (dead,) = await list_dead(redis, Keys(prefix), "default")
+    assert (dead.original_id, dead.error, dead.attempts) == (
+        entry_id.decode(),
+        "PermanentError: rejected",
+        1,
+    )
+    assert await pending_count(redis, settings) == 0
+
+
+async def test_entry_with_10000_fields_is_retried_then_dead_lettered_once(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    settings = make_settings(redis_url, prefix)
+    attempts: list[int] = []
+
+    async def handle(job: Job, ctx: Context) -> None:
+        attempts.append(ctx.attempt)
+        raise ValueError("still failing")
+
+    registry = registry_with(handle)
+    await redis.xadd(Keys(prefix).stream("default"), _big_entry(10_000))  # type: ignore[arg-type]
+    with anyio.fail_after(10):
+        await Worker(redis, settings, registry, ["default"]).run(stop_when_idle=True)
+    assert attempts == [1, 2, 3]
+    (fields,) = await _dead_fields(redis, prefix)
+    assert len(fields) == 10_000 + 4
+    assert fields[b"dead_attempts"] == b"3"
+    assert await pending_count(redis, settings) == 0
+
+
+async def test_entry_with_10000_fields_claimed_by_another_consumer_is_left_to_it(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    # Given a 10,000-field entry read by "me", then claimed by "other"
+    settings = make_settings(redis_url, prefix)
+    keys = Keys(prefix)
+    stream = keys.stream("default")
+    await redis.xgroup_create(stream, settings.group, id="0", mkstream=True)
+    await redis.xadd(stream, _big_entry(10_000))  # type: ignore[arg-type]
+    reply: Any = await redis.xreadgroup(settings.group, "me", {stream: ">"})
+    ((entry_id, fields),) = reply[0][1]
+    await redis.xclaim(stream, settings.group, "other", 0, [entry_id])
+    # When "me" settles its failure as permanent
+    outcome = await Scripts(redis, keys, settings.group, "me").settle_failure(
+        "default",
+        entry_id.decode(),
+        max_attempts=3,
+        retry_idle_ms=0,
+        error="PermanentError: rejected",
+        permanent=True,
+        fields=fields,
+    )
+    # Then nothing changed: no dead letter, and the entry is still pending with "other"
+    assert outcome == "gone"
+    assert await redis.xlen(keys.dead("default")) == 0
+    (row,) = await redis.xpending_range(stream, settings.group, "-", "+", 9)
+    assert row["consumer"] == b"other"
 
 
 # -- Redis full, read-only or failing to persist -------------------------------------------
