@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping
 import redis as sync_redis
 from redis.exceptions import RedisError
 
-from streams.client import redact
 from streams.config import Settings
 from streams.keys import Keys
+from streams.outage import describe
 from streams.scripts import source
 
 log = logging.getLogger(__name__)
@@ -62,11 +62,12 @@ class LeaseKeeper:
             try:
                 self.renew_once()
                 failing = False
-            except RedisError as exc:
+            except Exception as exc:  # a dead lease thread would let entries run twice
                 if not failing:
                     log.warning(
                         "consumer %s: lease renewal failed, will retry: %s",
                         self._consumer,
-                        redact(str(exc)),
+                        describe(exc),
+                        exc_info=not isinstance(exc, RedisError),  # not Redis: show where
                     )
                 failing = True

@@ -19,6 +19,7 @@ from streams import Context, PermanentError, Producer, Registry, StreamsError
 from streams import heartbeat as heartbeat_module
 from streams.deadletter import list_dead
 from streams.keys import Keys
+from streams.lease import LeaseKeeper
 from streams.scripts import Scripts
 from streams.server import LocalServer, free_port
 from streams.worker import Worker
@@ -497,3 +498,44 @@ async def test_stream_key_replaced_while_running_stops_the_worker_with_a_clear_e
             errors.extend(group.exceptions)
     (error,) = errors
     assert f"key '{stream}' holds a list, not a stream" in str(error)
+
+
+# -- leases --------------------------------------------------------------------------------
+
+
+async def test_lease_keeps_renewing_after_an_unexpected_error(
+    redis: Redis, redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given an entry held by consumer "me", idle for a minute
+    settings = make_settings(redis_url, prefix)
+    stream = Keys(prefix).stream("default")
+    await redis.xgroup_create(stream, settings.group, id="0", mkstream=True)
+    (entry_id,) = await publish_jobs(redis, settings, registry_with(_noop), 1)
+    await redis.xreadgroup(settings.group, "me", {stream: ">"})
+    await redis.xclaim(stream, settings.group, "me", 0, [entry_id], idle=60_000, justid=True)
+    rounds = 0
+
+    def held() -> dict[str, list[str]]:
+        nonlocal rounds
+        rounds += 1
+        if rounds == 1:
+            raise RuntimeError("dictionary changed size during iteration")
+        return {"default": [entry_id]}
+
+    # When the first renewal round fails with something that is not a Redis error
+    lease = LeaseKeeper(settings, "me", held, interval_s=0.02)
+    lease.start()
+    try:
+
+        async def renewed() -> bool:
+            (row,) = await redis.xpending_range(stream, settings.group, "-", "+", 1)
+            return bool(row["time_since_delivered"] < 10_000)
+
+        # Then the next rounds still renew the entry
+        with anyio.fail_after(5):
+            await wait_until(renewed)
+    finally:
+        await anyio.to_thread.run_sync(lease.stop)
+    assert rounds >= 2
+    (logged,) = [r for r in caplog.records if "lease renewal failed" in r.getMessage()]
+    assert "RuntimeError" in logged.getMessage()
