@@ -492,8 +492,10 @@ async def test_stream_key_replaced_while_running_stops_the_worker_with_a_clear_e
             async with anyio.create_task_group() as tg:
                 await tg.start(worker.run)
                 await wait_until(lambda: redis.exists(stream))
-                await redis.delete(stream)
-                await redis.rpush(stream, "a list now")
+                async with redis.pipeline(transaction=True) as pipe:  # before a reader recreates it
+                    pipe.delete(stream)
+                    pipe.rpush(stream, "a list now")
+                    await pipe.execute()
         except* StreamsError as group:
             errors.extend(group.exceptions)
     (error,) = errors
