@@ -122,6 +122,9 @@ class QueueConsumer:
         self._min_read = self.qs.batch_size
         self.scripts = Scripts(redis, self.keys, self.group, consumer)
         self.held: dict[str, None] = {}  # read and not yet settled, in arrival order
+        # Held and not yet handled: what the lease renews. A failed entry leaves it before its
+        # failure is settled, so a renewal can't undo the idle time that schedules its retry.
+        self.leased: dict[str, None] = {}
         self.fatal: BaseException | None = None  # why this consumer stopped the worker
         self._on_fatal = on_fatal
         self.idle = False  # last read found nothing and nothing is held
@@ -269,6 +272,7 @@ class QueueConsumer:
             return
         for entry in entries:
             self.held[entry[0]] = None
+            self.leased[entry[0]] = None
         self._work.extend(entries)
         self._work_ready.set()
 
@@ -347,6 +351,7 @@ class QueueConsumer:
                 raise DecodeError(f"unknown message type {envelope.type!r} on queue {self.queue!r}")
             payload = route.decode(envelope.data)
         except Exception as exc:  # noqa: BLE001  # any decoding error: the entry can never succeed
+            self.leased.pop(entry_id, None)
             await self._fail(entry, exc, permanent=True)
             return
         ctx = Context(
@@ -363,10 +368,12 @@ class QueueConsumer:
         try:
             await route.handler(payload, ctx)
         except BaseException as exc:
+            self.leased.pop(entry_id, None)
             if isinstance(exc, anyio.get_cancelled_exc_class()) and _cancel_requested():
                 raise  # the worker is shutting down; the entry is released
             await self._handler_failed(entry, exc)
         else:
+            self.leased.pop(entry_id, None)
             self._acks.append(entry_id)
             self._acks_ready.set()
 
@@ -441,6 +448,7 @@ class QueueConsumer:
 
     def _release_slot(self, entry_id: str) -> None:
         self.held.pop(entry_id, None)
+        self.leased.pop(entry_id, None)
         self._room.set()
 
     # -- acknowledging -----------------------------------------------------------------------

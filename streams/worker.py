@@ -94,8 +94,9 @@ class Worker:
             self._fatal = exc
         self.request_stop()
 
-    def _held(self) -> dict[str, list[str]]:
-        return {c.queue: list(c.held) for c in self.consumers}
+    def leased(self) -> dict[str, list[str]]:
+        """Entries the lease keeps: held and not yet handled (called from the lease thread)."""
+        return {c.queue: list(c.leased) for c in self.consumers}
 
     async def run(
         self,
@@ -110,7 +111,7 @@ class Worker:
         """
         min_visibility_ms = min(self.settings.queue(q).visibility_timeout_ms for q in self.queues)
         lease = LeaseKeeper(
-            self.settings, self.name, self._held, interval_s=min_visibility_ms / 3000
+            self.settings, self.name, self.leased, interval_s=min_visibility_ms / 3000
         )
         lease.start()
         log.info("worker %s consuming %s", self.name, ", ".join(self.queues))

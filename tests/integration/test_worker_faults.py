@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
@@ -541,3 +542,40 @@ async def test_lease_keeps_renewing_after_an_unexpected_error(
     assert rounds >= 2
     (logged,) = [r for r in caplog.records if "lease renewal failed" in r.getMessage()]
     assert "RuntimeError" in logged.getMessage()
+
+
+async def test_a_lease_round_right_after_a_failure_does_not_delay_the_retry(
+    redis: Redis, redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a handler that fails once (retry after 25-50 ms, visibility timeout 1 s)
+    settings = make_settings(redis_url, prefix)
+    tried_at: list[float] = []
+
+    async def handle(job: Job, ctx: Context) -> None:
+        tried_at.append(time.monotonic())
+        if ctx.attempt == 1:
+            raise ValueError("first try fails")
+
+    registry = registry_with(handle)
+    await publish_jobs(redis, settings, registry, 1)
+    worker = Worker(redis, settings, registry, ["default"])
+    # ... and a lease round that runs just as the failure has been settled
+    lease = LeaseKeeper(settings, worker.name, worker.leased, interval_s=3600)
+    renewed: list[int] = []
+    settle = Scripts.settle_failure
+
+    async def settle_then_renew(self: Scripts, *args: Any, **kwargs: Any) -> Any:
+        outcome = await settle(self, *args, **kwargs)
+        renewed.append(await anyio.to_thread.run_sync(lease.renew_once))
+        return outcome
+
+    monkeypatch.setattr(Scripts, "settle_failure", settle_then_renew)
+    try:
+        with anyio.fail_after(5):
+            await worker.run(stop_when_idle=True)
+    finally:
+        lease.stop()
+    # Then the lease left the parked entry alone, and the retry came after its backoff
+    assert renewed == [0]
+    assert len(tried_at) == 2
+    assert tried_at[1] - tried_at[0] < FAST_QUEUE.visibility_timeout_ms / 1000 * 0.8
