@@ -185,23 +185,43 @@ class QueueConsumer:
             await self._quiet.wait()
 
     async def finish(self) -> None:
-        """After cancellation: acknowledge what finished, release the rest, leave the group if empty."""
-        try:
-            await self._flush_acks()
-            unfinished = list(self.held)
-            if unfinished:
-                await self.scripts.release(self.queue, unfinished, self.qs.visibility_timeout_ms)
-                log.info(
-                    "queue=%s consumer=%s: released %d unfinished entries",
+        """After cancellation: acknowledge what finished, release the rest, leave the group if empty.
+
+        A step that fails with a Redis error is logged and the next one runs; when Redis is
+        unreachable the rest is skipped, and unfinished entries are claimed after the
+        visibility timeout.
+        """
+        for step in (self._flush_acks, self._release_unfinished, self._leave_group):
+            try:
+                await step()
+            except TRANSIENT as exc:
+                log.warning(
+                    "queue=%s: redis unavailable at shutdown, entries stay pending: %s",
                     self.queue,
-                    self.consumer,
-                    len(unfinished),
+                    describe(exc),
                 )
-            await self.scripts.forget_consumer(self.queue)
-        except TRANSIENT as exc:
-            log.warning(
-                "queue=%s: redis unavailable at shutdown, entries stay pending: %s", self.queue, exc
+                return
+            except RedisError as exc:
+                log.error(
+                    "queue=%s: shutdown step %s failed, going on: %s",
+                    self.queue,
+                    step.__name__.strip("_"),
+                    describe(exc),
+                )
+
+    async def _release_unfinished(self) -> None:
+        unfinished = list(self.held)
+        if unfinished:
+            await self.scripts.release(self.queue, unfinished, self.qs.visibility_timeout_ms)
+            log.info(
+                "queue=%s consumer=%s: released %d unfinished entries",
+                self.queue,
+                self.consumer,
+                len(unfinished),
             )
+
+    async def _leave_group(self) -> None:
+        await self.scripts.forget_consumer(self.queue)
 
     # -- reading -----------------------------------------------------------------------------
 

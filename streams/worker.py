@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
@@ -20,7 +19,7 @@ from streams.heartbeat import WorkerInfo
 from streams.keys import Keys
 from streams.lease import LeaseKeeper
 from streams.messages import now_ms
-from streams.outage import Outage
+from streams.outage import Outage, describe
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
@@ -151,10 +150,8 @@ class Worker:
         for consumer in self.consumers:
             await consumer.finish()
         await anyio.to_thread.run_sync(lease.stop)
-        with contextlib.suppress(OSError, RedisError):  # the heartbeat key expires by itself
-            await heartbeat.forget(self.redis, self.keys, self.name)
-        for cleanup in self.registry.cleanups:
-            await cleanup()
+        await self._forget_heartbeat()
+        await self._run_cleanups()
         log.info(
             "worker %s stopped: processed=%d failed=%d retried=%d dead_lettered=%d",
             self.name,
@@ -163,6 +160,20 @@ class Worker:
             self.info.retried,
             self.info.dead_lettered,
         )
+
+    async def _forget_heartbeat(self) -> None:
+        try:
+            await heartbeat.forget(self.redis, self.keys, self.name)
+        except (OSError, RedisError) as exc:  # the heartbeat key expires by itself
+            log.warning("worker %s: could not remove the heartbeat: %s", self.name, describe(exc))
+
+    async def _run_cleanups(self) -> None:
+        for cleanup in self.registry.cleanups:
+            try:
+                await cleanup()
+            except Exception as exc:  # a broken cleanup must not keep the others from running
+                name = getattr(cleanup, "__qualname__", repr(cleanup))
+                log.exception("worker %s: cleanup %s failed: %s", self.name, name, exc)
 
     async def _heartbeat_loop(self) -> None:
         interval_s = self.settings.heartbeat_interval_ms / 1000

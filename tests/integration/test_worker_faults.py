@@ -5,9 +5,10 @@ that fails halfway."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -501,6 +502,89 @@ async def test_stream_key_replaced_while_running_stops_the_worker_with_a_clear_e
             errors.extend(group.exceptions)
     (error,) = errors
     assert f"key '{stream}' holds a list, not a stream" in str(error)
+
+
+# -- shutdown ------------------------------------------------------------------------------
+
+
+async def _stuck_handler_worker(
+    redis: Redis, redis_url: str, prefix: str, queues: list[str]
+) -> tuple[Worker, anyio.Event, Callable[[], Awaitable[None]]]:
+    """A worker whose handlers never finish, with one entry per queue and a 100 ms shutdown."""
+    settings = msgspec.structs.replace(make_settings(redis_url, prefix), shutdown_timeout_ms=100)
+    started: set[str] = set()
+    all_started = anyio.Event()
+
+    async def handle(job: Job, ctx: Context) -> None:
+        started.add(ctx.queue)
+        if len(started) == len(queues):
+            all_started.set()
+        await anyio.sleep_forever()
+
+    registry = Registry()
+    for queue in queues:
+        registry.message(queue, "job", Job, handle)
+    producer = Producer(redis, settings, registry)
+
+    async def publish() -> None:
+        for queue in queues:
+            await producer.publish(queue, "job", Job(0))
+
+    return Worker(redis, settings, registry, queues, name="stopping"), all_started, publish
+
+
+async def test_shutdown_goes_on_after_a_redis_error_in_one_queue(
+    redis: Redis,
+    redis_url: str,
+    prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given unfinished entries in two queues, and the first queue's group gone at shutdown
+    release = Scripts.release
+
+    async def release_without_group(self: Scripts, queue: str, ids: list[str], idle_ms: int) -> int:
+        if queue == "default":
+            await redis.xgroup_destroy(Keys(prefix).stream(queue), "godo")
+        return await release(self, queue, ids, idle_ms)
+
+    monkeypatch.setattr(Scripts, "release", release_without_group)
+    worker, started, publish = await _stuck_handler_worker(
+        redis, redis_url, prefix, ["default", "events"]
+    )
+    await publish()
+    # When the worker stops and releasing the first queue's entries fails (NOGROUP)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(worker.run)
+            await started.wait()
+            worker.request_stop()
+    # Then the other queue's entry was still handed back and the heartbeat removed
+    (row,) = await redis.xpending_range(Keys(prefix).stream("events"), "godo", "-", "+", 9)
+    assert _released(row)
+    assert not await redis.exists(Keys(prefix).worker("stopping"))
+    assert any("NOGROUP" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+async def test_a_failing_cleanup_does_not_stop_the_others_or_the_shutdown(
+    redis: Redis, redis_url: str, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(redis_url, prefix)
+    registry = registry_with(_noop)
+    closed: list[str] = []
+
+    @registry.on_cleanup
+    async def broken() -> None:
+        raise RuntimeError("client already closed")
+
+    @registry.on_cleanup
+    async def fine() -> None:
+        closed.append("fine")
+
+    with anyio.fail_after(5):
+        await Worker(redis, settings, registry, ["default"]).run(stop_when_idle=True)
+    assert closed == ["fine"]
+    assert any("client already closed" in r.getMessage() for r in caplog.records)
 
 
 # -- leases --------------------------------------------------------------------------------
