@@ -7,7 +7,9 @@ import threading
 from collections.abc import Callable, Mapping
 
 import redis as sync_redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from streams.config import Settings
 from streams.keys import Keys
@@ -27,6 +29,8 @@ class LeaseKeeper:
             settings.redis_url.reveal(),
             socket_timeout=5,
             socket_connect_timeout=5,
+            # No retries inside a round: the next round is the retry, and stop() waits less.
+            retry=Retry(NoBackoff(), 0),
             client_name="godo-streams-lease",
         )
         self._script = self._client.register_script(source("renew"))
@@ -41,15 +45,29 @@ class LeaseKeeper:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Renew no more; a round already sent to Redis still completes."""
         self._stop.set()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def stop(self) -> None:
+        """Stop renewing, wait for the thread (up to 10 s) and close the connection."""
+        self.request_stop()
         if self._thread.ident is not None:  # started
             self._thread.join(timeout=10)
-        self._client.close()
+        self.close()
 
     def renew_once(self) -> int:
         renewed = 0
         for queue, ids in self._held().items():
+            if self._stop.is_set():
+                break
             if ids:
                 stream = self._keys.stream(queue)
                 renewed += int(

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 from collections.abc import Sequence
+from typing import Final
 
 import anyio
 from anyio.abc import TaskStatus
@@ -13,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from streams import heartbeat
+from streams.client import CONNECT_TIMEOUT_S
 from streams.config import Settings
 from streams.consumer import QueueConsumer
 from streams.heartbeat import WorkerInfo
@@ -23,6 +25,10 @@ from streams.outage import Outage, describe
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
+
+# After the handlers: how long acknowledging, releasing and leaving may take, all queues
+# together. Redis answers in milliseconds or not at all; one connect timeout tells which.
+FINISH_TIMEOUT_S: Final = CONNECT_TIMEOUT_S
 
 
 def default_consumer_name() -> str:
@@ -147,10 +153,21 @@ class Worker:
             )
 
     async def _finish(self, lease: LeaseKeeper) -> None:
-        for consumer in self.consumers:
-            await consumer.finish()
-        await anyio.to_thread.run_sync(lease.stop)
-        await self._forget_heartbeat()
+        with anyio.move_on_after(FINISH_TIMEOUT_S) as scope:
+            # First, so that a renewal can't make an entry we hand back unclaimable again.
+            await self._stop_lease(lease)
+            async with anyio.create_task_group() as tg:
+                for consumer in self.consumers:
+                    tg.start_soon(consumer.finish)
+                tg.start_soon(self._forget_heartbeat)
+        lease.close()
+        if scope.cancelled_caught:
+            log.warning(
+                "worker %s: redis did not answer within %.1fs at shutdown; unfinished entries "
+                "stay pending and are claimed after the visibility timeout",
+                self.name,
+                FINISH_TIMEOUT_S,
+            )
         await self._run_cleanups()
         log.info(
             "worker %s stopped: processed=%d failed=%d retried=%d dead_lettered=%d",
@@ -160,6 +177,14 @@ class Worker:
             self.info.retried,
             self.info.dead_lettered,
         )
+
+    @staticmethod
+    async def _stop_lease(lease: LeaseKeeper) -> None:
+        lease.request_stop()
+        # Polled rather than joined from a worker thread, which would hold up the process's
+        # exit when the caller gives up waiting. A round in flight ends within a socket timeout.
+        while lease.running:  # noqa: ASYNC110
+            await anyio.sleep(0.005)
 
     async def _forget_heartbeat(self) -> None:
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -531,6 +532,37 @@ async def _stuck_handler_worker(
             await producer.publish(queue, "job", Job(0))
 
     return Worker(redis, settings, registry, queues, name="stopping"), all_started, publish
+
+
+async def test_lease_is_stopped_before_unfinished_entries_are_released(
+    redis: Redis, redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps: list[str] = []
+    request_stop, release = LeaseKeeper.request_stop, Scripts.release
+
+    def recording_stop(self: LeaseKeeper) -> None:
+        request_stop(self)
+        steps.append("lease stopping")
+
+    async def recording_release(self: Scripts, queue: str, ids: list[str], idle_ms: int) -> int:
+        steps.append("release" if not lease_running() else "release while the lease runs")
+        return await release(self, queue, ids, idle_ms)
+
+    def lease_running() -> bool:
+        return any(t.name == "lease-keeper" for t in threading.enumerate())
+
+    monkeypatch.setattr(LeaseKeeper, "request_stop", recording_stop)
+    monkeypatch.setattr(Scripts, "release", recording_release)
+    worker, started, publish = await _stuck_handler_worker(redis, redis_url, prefix, ["default"])
+    await publish()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            await tg.start(worker.run)
+            await started.wait()
+            worker.request_stop()
+    assert steps == ["lease stopping", "release"]
+    (row,) = await redis.xpending_range(Keys(prefix).stream("default"), "godo", "-", "+", 9)
+    assert _released(row)
 
 
 async def test_shutdown_goes_on_after_a_redis_error_in_one_queue(
