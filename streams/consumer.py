@@ -25,6 +25,7 @@ from streams import retention, retry
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
 from streams.errors import DecodeError, PermanentError, StreamsError
+from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
 from streams.keys import Keys
 from streams.messages import from_fields
@@ -38,43 +39,6 @@ log = logging.getLogger(__name__)
 TRIM_INTERVAL_S = 60.0
 
 OnFatal = Callable[[BaseException], None]
-
-
-async def ensure_group(redis: Redis, stream: str, group: str) -> None:
-    """Create the consumer group (and the stream) if missing, reading from the beginning.
-
-    Raises StreamsError when the stream key holds another type of value.
-    """
-    try:
-        await redis.xgroup_create(stream, group, id="0", mkstream=True)
-    except ResponseError as exc:
-        code = error_code(exc)
-        if code == "BUSYGROUP":
-            return
-        if code == "WRONGTYPE":
-            raise await wrong_type(redis, stream) from None
-        # A full or read-only Redis refuses XGROUP CREATE even when the group exists.
-        if is_outage(exc) and await _group_exists(redis, stream, group):
-            return
-        raise
-
-
-async def _group_exists(redis: Redis, stream: str, group: str) -> bool:
-    try:
-        groups: Any = await redis.xinfo_groups(stream)
-    except ResponseError:
-        return False  # no such stream
-    return any(g["name"] == group.encode() for g in groups)
-
-
-async def wrong_type(redis: Redis, key: str) -> StreamsError:
-    """The error for a queue key that holds something other than a stream."""
-    kind = await redis.type(key)
-    kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-    return StreamsError(
-        f"key {key!r} holds a {kind}, not a stream, so the queue can't use it; "
-        "delete or rename it, or set STREAMS_PREFIX to give the queues other keys"
-    )
 
 
 def _cancel_requested() -> bool:
@@ -125,7 +89,6 @@ class QueueConsumer:
         # Held and not yet handled: what the lease renews. A failed entry leaves it before its
         # failure is settled, so a renewal can't undo the idle time that schedules its retry.
         self.leased: dict[str, None] = {}
-        self.fatal: BaseException | None = None  # why this consumer stopped the worker
         self._on_fatal = on_fatal
         self.idle = False  # last read found nothing and nothing is held
         self._work: deque[Entry] = deque()
@@ -171,8 +134,6 @@ class QueueConsumer:
 
     def _fail_worker(self, exc: BaseException) -> None:
         """Stop this consumer and ask the worker to stop and then raise exc."""
-        if self.fatal is None:
-            self.fatal = exc
         self.stop()
         if self._on_fatal is not None:
             self._on_fatal(exc)
