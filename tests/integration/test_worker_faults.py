@@ -400,6 +400,7 @@ class Refusal:
     async def stop(self) -> None:
         if self.kind == "MISCONF":
             await self.client.config_set("stop-writes-on-bgsave-error", "no")
+            await self.client.config_set("save", "")  # else it won't shut down without a save
         elif self.kind == "READONLY":
             await self.client.replicaof("NO", "ONE")
         else:
