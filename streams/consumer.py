@@ -9,8 +9,11 @@ acknowledge in one step).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -21,11 +24,12 @@ from redis.exceptions import RedisError, ResponseError
 from streams import retention, retry
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
-from streams.errors import DecodeError, PermanentError
+from streams.errors import DecodeError, PermanentError, StreamsError
+from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
 from streams.keys import Keys
 from streams.messages import from_fields
-from streams.outage import TRANSIENT, Outage
+from streams.outage import MAYBE_OUTAGE, TRANSIENT, Outage, describe, error_code, is_outage
 from streams.reclaimer import Entry, reclaim
 from streams.router import Context, Registry
 from streams.scripts import Scripts
@@ -34,19 +38,21 @@ log = logging.getLogger(__name__)
 
 TRIM_INTERVAL_S = 60.0
 
-
-def _is_error(exc: ResponseError, code: str) -> bool:
-    """The one place that reads Redis error text: BUSYGROUP and NOGROUP have no exception class."""
-    return str(exc).startswith(code)
+OnFatal = Callable[[BaseException], None]
 
 
-async def ensure_group(redis: Redis, stream: str, group: str) -> None:
-    """Create the consumer group (and the stream) if missing, reading from the beginning."""
-    try:
-        await redis.xgroup_create(stream, group, id="0", mkstream=True)
-    except ResponseError as exc:
-        if not _is_error(exc, "BUSYGROUP"):
-            raise
+def _cancel_requested() -> bool:
+    """True when this task is being cancelled (shutdown), not merely handed a CancelledError."""
+    if anyio.current_effective_deadline() == -math.inf:
+        return True
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _is_exit(exc: BaseException) -> bool:
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.subgroup((KeyboardInterrupt, SystemExit)) is not None
+    return isinstance(exc, KeyboardInterrupt | SystemExit)
 
 
 class QueueConsumer:
@@ -62,6 +68,7 @@ class QueueConsumer:
         info: WorkerInfo,
         *,
         concurrency: int | None = None,
+        on_fatal: OnFatal | None = None,
     ) -> None:
         self.redis = redis
         self.queue = queue
@@ -79,6 +86,10 @@ class QueueConsumer:
         self._min_read = self.qs.batch_size
         self.scripts = Scripts(redis, self.keys, self.group, consumer)
         self.held: dict[str, None] = {}  # read and not yet settled, in arrival order
+        # Held and not yet handled: what the lease renews. A failed entry leaves it before its
+        # failure is settled, so a renewal can't undo the idle time that schedules its retry.
+        self.leased: dict[str, None] = {}
+        self._on_fatal = on_fatal
         self.idle = False  # last read found nothing and nothing is held
         self._work: deque[Entry] = deque()
         self._work_ready = anyio.Event()
@@ -98,7 +109,12 @@ class QueueConsumer:
 
     async def run(self) -> None:
         """Run until stop() and cancellation; the Worker owns the shutdown sequence."""
-        await self._ensure_group_with_retry()
+        try:
+            await self._ensure_group_with_retry()
+        except StreamsError as exc:
+            self._reader_done.set()  # never started
+            self._fail_worker(exc)
+            return
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._read_loop)
             tg.start_soon(self._reclaim_loop)
@@ -116,6 +132,12 @@ class QueueConsumer:
         self._work_ready.set()
         self._room.set()
 
+    def _fail_worker(self, exc: BaseException) -> None:
+        """Stop this consumer and ask the worker to stop and then raise exc."""
+        self.stop()
+        if self._on_fatal is not None:
+            self._on_fatal(exc)
+
     async def wait_quiet(self) -> None:
         """Wait until the reader has returned and no handler is running."""
         await self._reader_done.wait()
@@ -124,23 +146,43 @@ class QueueConsumer:
             await self._quiet.wait()
 
     async def finish(self) -> None:
-        """After cancellation: acknowledge what finished, release the rest, leave the group if empty."""
-        try:
-            await self._flush_acks()
-            unfinished = list(self.held)
-            if unfinished:
-                await self.scripts.release(self.queue, unfinished, self.qs.visibility_timeout_ms)
-                log.info(
-                    "queue=%s consumer=%s: released %d unfinished entries",
+        """After cancellation: acknowledge what finished, release the rest, leave the group if empty.
+
+        A step that fails with a Redis error is logged and the next one runs; when Redis is
+        unreachable the rest is skipped, and unfinished entries are claimed after the
+        visibility timeout.
+        """
+        for step in (self._flush_acks, self._release_unfinished, self._leave_group):
+            try:
+                await step()
+            except TRANSIENT as exc:
+                log.warning(
+                    "queue=%s: redis unavailable at shutdown, entries stay pending: %s",
                     self.queue,
-                    self.consumer,
-                    len(unfinished),
+                    describe(exc),
                 )
-            await self.scripts.forget_consumer(self.queue)
-        except TRANSIENT as exc:
-            log.warning(
-                "queue=%s: redis unavailable at shutdown, entries stay pending: %s", self.queue, exc
+                return
+            except RedisError as exc:
+                log.error(
+                    "queue=%s: shutdown step %s failed, going on: %s",
+                    self.queue,
+                    step.__name__.strip("_"),
+                    describe(exc),
+                )
+
+    async def _release_unfinished(self) -> None:
+        unfinished = list(self.held)
+        if unfinished:
+            await self.scripts.release(self.queue, unfinished, self.qs.visibility_timeout_ms)
+            log.info(
+                "queue=%s consumer=%s: released %d unfinished entries",
+                self.queue,
+                self.consumer,
+                len(unfinished),
             )
+
+    async def _leave_group(self) -> None:
+        await self.scripts.forget_consumer(self.queue)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -151,7 +193,9 @@ class QueueConsumer:
                 await ensure_group(self.redis, self.stream, self.group)
                 outage.recovered()
                 return
-            except TRANSIENT as exc:
+            except MAYBE_OUTAGE as exc:
+                if not is_outage(exc):
+                    raise
                 await anyio.sleep(outage.failed(exc))
 
     async def _read_loop(self) -> None:
@@ -168,9 +212,14 @@ class QueueConsumer:
                 try:
                     entries = await self._read_batch(min(free, self.qs.batch_size))
                     outage.recovered()
-                except TRANSIENT as exc:
+                except MAYBE_OUTAGE as exc:
+                    if not is_outage(exc):
+                        raise
                     await anyio.sleep(outage.failed(exc))
                     continue
+                except StreamsError as exc:  # the stream key holds another type now
+                    self._fail_worker(exc)
+                    return
                 self.idle = not entries and not self.held
                 self._enqueue(entries)
         finally:
@@ -183,7 +232,10 @@ class QueueConsumer:
             )
         except ResponseError as exc:
             # NOGROUP: the group is gone; UNBLOCKED: the stream was deleted while we waited.
-            if not (_is_error(exc, "NOGROUP") or _is_error(exc, "UNBLOCKED")):
+            code = error_code(exc)
+            if code == "WRONGTYPE":
+                raise await wrong_type(self.redis, self.stream) from None
+            if code not in ("NOGROUP", "UNBLOCKED"):
                 raise
             log.warning(
                 "queue=%s: consumer group %s is missing (server restarted?), recreating",
@@ -201,6 +253,7 @@ class QueueConsumer:
             return
         for entry in entries:
             self.held[entry[0]] = None
+            self.leased[entry[0]] = None
         self._work.extend(entries)
         self._work_ready.set()
 
@@ -215,12 +268,11 @@ class QueueConsumer:
                     next_trim = anyio.current_time() + TRIM_INTERVAL_S
                     await retention.trim(self.redis, self.keys, self.queue, self.qs)
                 outage.recovered()
-            except TRANSIENT as exc:
-                await anyio.sleep(outage.failed(exc))
-            except ResponseError as exc:
-                log.warning(
-                    "queue=%s reclaim: %s", self.queue, exc
-                )  # e.g. NOGROUP; the reader recreates it
+            except MAYBE_OUTAGE as exc:
+                if is_outage(exc):
+                    await anyio.sleep(outage.failed(exc))
+                else:  # e.g. NOGROUP; the reader recreates it
+                    log.warning("queue=%s reclaim: %s", self.queue, describe(exc))
             if not full:
                 await anyio.sleep(self._reclaim_s)
 
@@ -242,11 +294,11 @@ class QueueConsumer:
         crashed = [e for e in fresh if e[2] > self.qs.max_attempts]
         runnable = [e for e in fresh if e[2] <= self.qs.max_attempts]
         self._enqueue(runnable)
-        for entry_id, _, attempt in crashed:
+        for entry in crashed:
             # Delivered max_attempts times without ever being settled: it keeps killing workers.
-            self.held[entry_id] = None
-            error = f"Abandoned: delivered {attempt - 1} times without finishing (worker crashed or stalled)"
-            await self._settle(entry_id, attempt, error, permanent=True)
+            self.held[entry[0]] = None
+            error = f"Abandoned: delivered {entry[2] - 1} times without finishing (worker crashed or stalled)"
+            await self._settle(entry, error, permanent=True)
         return len(entries) >= free
 
     # -- handling ----------------------------------------------------------------------------
@@ -279,8 +331,9 @@ class QueueConsumer:
             if route is None or route.handler is None:
                 raise DecodeError(f"unknown message type {envelope.type!r} on queue {self.queue!r}")
             payload = route.decode(envelope.data)
-        except DecodeError as exc:
-            await self._fail(entry_id, attempt, exc, permanent=True)
+        except Exception as exc:  # noqa: BLE001  # any decoding error: the entry can never succeed
+            self.leased.pop(entry_id, None)
+            await self._fail(entry, exc, permanent=True)
             return
         ctx = Context(
             self.queue,
@@ -295,29 +348,44 @@ class QueueConsumer:
         )
         try:
             await route.handler(payload, ctx)
-        except PermanentError as exc:
-            await self._fail(entry_id, attempt, exc, permanent=True)
-        except Exception as exc:  # noqa: BLE001  # any handler error is a transient failure by contract
-            await self._fail(entry_id, attempt, exc, permanent=False)
+        except BaseException as exc:
+            self.leased.pop(entry_id, None)
+            if isinstance(exc, anyio.get_cancelled_exc_class()) and _cancel_requested():
+                raise  # the worker is shutting down; the entry is released
+            await self._handler_failed(entry, exc)
         else:
+            self.leased.pop(entry_id, None)
             self._acks.append(entry_id)
             self._acks_ready.set()
 
-    async def _fail(
-        self, entry_id: str, attempt: int, exc: BaseException, *, permanent: bool
-    ) -> None:
+    async def _handler_failed(self, entry: Entry, exc: BaseException) -> None:
+        """Any exception is a failure of this delivery, except an exit, which stops the worker."""
+        if _is_exit(exc):
+            log.error(
+                "queue=%s id=%s: handler raised %s; stopping the worker, the entry stays pending",
+                self.queue,
+                entry[0],
+                type(exc).__name__,
+            )
+            self._fail_worker(exc)
+            return
+        await self._fail(entry, exc, permanent=isinstance(exc, PermanentError))
+
+    async def _fail(self, entry: Entry, exc: BaseException, *, permanent: bool) -> None:
         self.info.failed += 1
+        error = describe_error(exc)
         log.warning(
             "queue=%s id=%s attempt=%d failed%s: %s",
             self.queue,
-            entry_id,
-            attempt,
+            entry[0],
+            entry[2],
             " permanently" if permanent else "",
-            describe_error(exc),
+            error,
         )
-        await self._settle(entry_id, attempt, describe_error(exc), permanent=permanent)
+        await self._settle(entry, error, permanent=permanent)
 
-    async def _settle(self, entry_id: str, attempt: int, error: str, *, permanent: bool) -> None:
+    async def _settle(self, entry: Entry, error: str, *, permanent: bool) -> None:
+        entry_id, fields, attempt = entry
         delay_ms = retry.backoff_ms(attempt, self.qs.backoff_base_ms, self.qs.backoff_cap_ms)
         outage = self._settle_outage
         outcome = None
@@ -330,14 +398,20 @@ class QueueConsumer:
                     retry_idle_ms=self.qs.visibility_timeout_ms - delay_ms,
                     error=error,
                     permanent=permanent,
+                    fields=fields,
+                    attempt=attempt,
                 )
                 outage.recovered()
-            except TRANSIENT as exc:
-                await anyio.sleep(outage.failed(exc))
-            except RedisError as exc:
+            except (OSError, RedisError) as exc:
+                if is_outage(exc):
+                    await anyio.sleep(outage.failed(exc))
+                    continue
                 # Not expected; the entry stays pending and is retried after the visibility timeout.
                 log.error(
-                    "queue=%s id=%s: could not settle the failure: %s", self.queue, entry_id, exc
+                    "queue=%s id=%s: could not settle the failure: %s",
+                    self.queue,
+                    entry_id,
+                    describe(exc),
                 )
                 break
         if outcome == "retry":
@@ -355,6 +429,7 @@ class QueueConsumer:
 
     def _release_slot(self, entry_id: str) -> None:
         self.held.pop(entry_id, None)
+        self.leased.pop(entry_id, None)
         self._room.set()
 
     # -- acknowledging -----------------------------------------------------------------------
@@ -369,7 +444,7 @@ class QueueConsumer:
             try:
                 await self._flush_acks()
                 outage.recovered()
-            except TRANSIENT as exc:
+            except (OSError, RedisError) as exc:  # e.g. NOGROUP until the reader recreates it
                 await anyio.sleep(outage.failed(exc))
 
     async def _flush_acks(self) -> None:

@@ -35,8 +35,15 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def describe_error(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text[:MAX_ERROR_LENGTH]
+    """Describe an error for a log line and a dead letter; never raises, at most 1,000 characters."""
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001  # a broken __str__ must not lose the entry
+        message = "<unprintable message>"
+    text = f"{type(exc).__name__}: {message[:MAX_ERROR_LENGTH]}"
+    # Lone surrogates (bytes decoded with surrogateescape) can't be sent to Redis as UTF-8.
+    text = text.encode(errors="backslashreplace").decode()
+    return text if len(text) <= MAX_ERROR_LENGTH else text[: MAX_ERROR_LENGTH - 3] + "..."
 
 
 def _text(fields: dict[bytes, bytes], name: bytes) -> str | None:

@@ -7,11 +7,13 @@ import threading
 from collections.abc import Callable, Mapping
 
 import redis as sync_redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
-from streams.client import redact
 from streams.config import Settings
 from streams.keys import Keys
+from streams.outage import describe
 from streams.scripts import source
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ class LeaseKeeper:
             settings.redis_url.reveal(),
             socket_timeout=5,
             socket_connect_timeout=5,
+            # No retries inside a round: the next round is the retry, and stop() waits less.
+            retry=Retry(NoBackoff(), 0),
             client_name="godo-streams-lease",
         )
         self._script = self._client.register_script(source("renew"))
@@ -41,14 +45,29 @@ class LeaseKeeper:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Renew no more; a round already sent to Redis still completes."""
         self._stop.set()
-        self._thread.join(timeout=10)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self) -> None:
         self._client.close()
+
+    def stop(self) -> None:
+        """Stop renewing, wait for the thread (up to 10 s) and close the connection."""
+        self.request_stop()
+        if self._thread.ident is not None:  # started
+            self._thread.join(timeout=10)
+        self.close()
 
     def renew_once(self) -> int:
         renewed = 0
         for queue, ids in self._held().items():
+            if self._stop.is_set():
+                break
             if ids:
                 stream = self._keys.stream(queue)
                 renewed += int(
@@ -62,11 +81,12 @@ class LeaseKeeper:
             try:
                 self.renew_once()
                 failing = False
-            except RedisError as exc:
+            except Exception as exc:  # a dead lease thread would let entries run twice
                 if not failing:
                     log.warning(
                         "consumer %s: lease renewal failed, will retry: %s",
                         self._consumer,
-                        redact(str(exc)),
+                        describe(exc),
+                        exc_info=not isinstance(exc, RedisError),  # not Redis: show where
                     )
                 failing = True

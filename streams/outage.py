@@ -1,4 +1,9 @@
-"""Redis outage bookkeeping: one log line per outage, capped backoff between attempts."""
+"""Redis outage bookkeeping: one log line per outage, capped backoff between attempts.
+
+An outage is anything that passes without us doing something different: Redis unreachable,
+loading its data, or up but refusing writes for now (memory full with ``noeviction``, a
+read-only replica after a failover, a snapshot it cannot write). Loops wait these out.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,44 @@ import logging
 import time
 from typing import Final
 
-from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+from redis.exceptions import (
+    BusyLoadingError,
+    ConnectionError,
+    MasterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    ResponseError,
+    TimeoutError,
+)
 
 from streams.client import redact
 
 TRANSIENT: Final = (ConnectionError, TimeoutError, BusyLoadingError, OSError)
+# Errors that may mean an outage: catch these, then ask is_outage().
+MAYBE_OUTAGE: Final = (*TRANSIENT, ResponseError)
+_OUTAGE_TYPES: Final = (*TRANSIENT, OutOfMemoryError, ReadOnlyError, MasterDownError)
+# Error codes redis-py has no exception class for.
+_REFUSING_CODES: Final = ("MISCONF", "NOREPLICAS")
+
+
+def error_code(exc: ResponseError) -> str:
+    """The leading error code of a reply redis-py keeps as plain ResponseError (BUSYGROUP...).
+
+    This is the one place that reads Redis error text.
+    """
+    return str(exc).partition(" ")[0]
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when Redis can't serve us now but may later, so waiting and retrying is right."""
+    if isinstance(exc, _OUTAGE_TYPES):
+        return True
+    return isinstance(exc, ResponseError) and error_code(exc) in _REFUSING_CODES
+
+
+def describe(exc: BaseException) -> str:
+    """Type and message of a Redis error for a log line, with any URL password hidden."""
+    return f"{type(exc).__name__}: {redact(str(exc))}"
 
 
 class Outage:
@@ -32,7 +70,7 @@ class Outage:
             self._since = time.monotonic()
             self._delay_s = self._first_delay_s
             self._log.warning(
-                "%s: redis unavailable, retrying with backoff: %s", self._what, redact(str(exc))
+                "%s: redis unavailable, retrying with backoff: %s", self._what, describe(exc)
             )
         else:
             self._delay_s = min(self._delay_s * 2, self._cap_s)

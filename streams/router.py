@@ -58,6 +58,10 @@ class Route(Generic[P]):
             return self.decoder.decode(data)
         except msgspec.DecodeError as exc:
             raise DecodeError(f"payload of {self.type_name!r} is invalid: {exc}") from None
+        except RecursionError:
+            raise DecodeError(
+                f"payload of {self.type_name!r} is invalid: nested too deeply"
+            ) from None
 
 
 @dataclass
@@ -124,5 +128,5 @@ class Registry:
 def _encode_plain(queue: str, type_: str, data: object) -> bytes:
     try:
         return _encoder.encode(data)
-    except (TypeError, msgspec.EncodeError) as exc:
+    except (TypeError, RecursionError, msgspec.EncodeError) as exc:
         raise ValidationError(queue, type_, f"payload is not JSON-serialisable: {exc}") from None

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
 from collections.abc import Sequence
+from typing import Final
 
 import anyio
 from anyio.abc import TaskStatus
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from streams import heartbeat
+from streams.client import CONNECT_TIMEOUT_S
 from streams.config import Settings
 from streams.consumer import QueueConsumer
 from streams.heartbeat import WorkerInfo
 from streams.keys import Keys
 from streams.lease import LeaseKeeper
 from streams.messages import now_ms
-from streams.outage import TRANSIENT, Outage
+from streams.outage import Outage, describe
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
+
+# After the handlers: how long acknowledging, releasing and leaving may take, all queues
+# together. Redis answers in milliseconds or not at all; one connect timeout tells which.
+FINISH_TIMEOUT_S: Final = CONNECT_TIMEOUT_S
 
 
 def default_consumer_name() -> str:
@@ -66,11 +72,19 @@ class Worker:
         )
         self.consumers = [
             QueueConsumer(
-                redis, settings, registry, q, self.name, self.info, concurrency=concurrency
+                redis,
+                settings,
+                registry,
+                q,
+                self.name,
+                self.info,
+                concurrency=concurrency,
+                on_fatal=self._stop_with,
             )
             for q in self.queues
         ]
         self._stop = anyio.Event()
+        self._fatal: BaseException | None = None
 
     @property
     def stop_requested(self) -> bool:
@@ -79,8 +93,15 @@ class Worker:
     def request_stop(self) -> None:
         self._stop.set()
 
-    def _held(self) -> dict[str, list[str]]:
-        return {c.queue: list(c.held) for c in self.consumers}
+    def _stop_with(self, exc: BaseException) -> None:
+        """Stop as on SIGTERM, then raise exc from run(): a handler's exit or a broken queue key."""
+        if self._fatal is None:
+            self._fatal = exc
+        self.request_stop()
+
+    def leased(self) -> dict[str, list[str]]:
+        """Entries the lease keeps: held and not yet handled (called from the lease thread)."""
+        return {c.queue: list(c.leased) for c in self.consumers}
 
     async def run(
         self,
@@ -88,10 +109,14 @@ class Worker:
         stop_when_idle: bool = False,
         task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Consume until stopped. With stop_when_idle, stop once every queue is drained."""
+        """Consume until stopped. With stop_when_idle, stop once every queue is drained.
+
+        Raises, once stopped, the KeyboardInterrupt or SystemExit a handler raised, or the
+        StreamsError of a queue key holding another type of value.
+        """
         min_visibility_ms = min(self.settings.queue(q).visibility_timeout_ms for q in self.queues)
         lease = LeaseKeeper(
-            self.settings, self.name, self._held, interval_s=min_visibility_ms / 3000
+            self.settings, self.name, self.leased, interval_s=min_visibility_ms / 3000
         )
         lease.start()
         log.info("worker %s consuming %s", self.name, ", ".join(self.queues))
@@ -109,6 +134,8 @@ class Worker:
         finally:
             with anyio.CancelScope(shield=True):
                 await self._finish(lease)
+        if self._fatal is not None:
+            raise self._fatal
 
     async def _drain(self) -> None:
         grace_s = self.settings.shutdown_timeout_ms / 1000
@@ -126,13 +153,22 @@ class Worker:
             )
 
     async def _finish(self, lease: LeaseKeeper) -> None:
-        for consumer in self.consumers:
-            await consumer.finish()
-        await anyio.to_thread.run_sync(lease.stop)
-        with contextlib.suppress(*TRANSIENT):  # the heartbeat key expires by itself
-            await heartbeat.forget(self.redis, self.keys, self.name)
-        for cleanup in self.registry.cleanups:
-            await cleanup()
+        with anyio.move_on_after(FINISH_TIMEOUT_S) as scope:
+            # First, so that a renewal can't make an entry we hand back unclaimable again.
+            await self._stop_lease(lease)
+            async with anyio.create_task_group() as tg:
+                for consumer in self.consumers:
+                    tg.start_soon(consumer.finish)
+                tg.start_soon(self._forget_heartbeat)
+        lease.close()
+        if scope.cancelled_caught:
+            log.warning(
+                "worker %s: redis did not answer within %.1fs at shutdown; unfinished entries "
+                "stay pending and are claimed after the visibility timeout",
+                self.name,
+                FINISH_TIMEOUT_S,
+            )
+        await self._run_cleanups()
         log.info(
             "worker %s stopped: processed=%d failed=%d retried=%d dead_lettered=%d",
             self.name,
@@ -141,6 +177,28 @@ class Worker:
             self.info.retried,
             self.info.dead_lettered,
         )
+
+    @staticmethod
+    async def _stop_lease(lease: LeaseKeeper) -> None:
+        lease.request_stop()
+        # Polled rather than joined from a worker thread, which would hold up the process's
+        # exit when the caller gives up waiting. A round in flight ends within a socket timeout.
+        while lease.running:  # noqa: ASYNC110
+            await anyio.sleep(0.005)
+
+    async def _forget_heartbeat(self) -> None:
+        try:
+            await heartbeat.forget(self.redis, self.keys, self.name)
+        except (OSError, RedisError) as exc:  # the heartbeat key expires by itself
+            log.warning("worker %s: could not remove the heartbeat: %s", self.name, describe(exc))
+
+    async def _run_cleanups(self) -> None:
+        for cleanup in self.registry.cleanups:
+            try:
+                await cleanup()
+            except Exception as exc:  # a broken cleanup must not keep the others from running
+                name = getattr(cleanup, "__qualname__", repr(cleanup))
+                log.exception("worker %s: cleanup %s failed: %s", self.name, name, exc)
 
     async def _heartbeat_loop(self) -> None:
         interval_s = self.settings.heartbeat_interval_ms / 1000
@@ -151,7 +209,7 @@ class Worker:
             try:
                 await heartbeat.beat(self.redis, self.keys, self.info, ttl_ms)
                 outage.recovered()
-            except TRANSIENT as exc:
+            except (OSError, RedisError) as exc:  # e.g. OOM: logged once, work goes on
                 outage.failed(exc)
             await anyio.sleep(interval_s)
 
@@ -169,6 +227,6 @@ class Worker:
                 summary = await self.redis.xpending(consumer.stream, self.settings.group)
                 if summary["pending"]:
                     return False
-        except TRANSIENT:
+        except (OSError, RedisError):
             return False
         return True
