@@ -6,6 +6,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 
 import anyio
+import anyio.lowlevel
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -73,7 +74,7 @@ async def test_a_caller_with_no_free_connection_gets_a_clear_error_after_the_tim
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(hold)
-        await anyio.sleep(0)  # let the holder take the only connection
+        await anyio.lowlevel.checkpoint()  # let the holder take the only connection
         with pytest.raises(RedisConnectionError, match="all 1 are in use"):
             await client.ping()
         assert not holder_done.is_set()
@@ -97,7 +98,7 @@ async def test_a_cancelled_waiter_does_not_keep_a_slot(
     client = bounded(1, timeout=2.0)
     async with anyio.create_task_group() as tg:
         tg.start_soon(client.xread, {f"{prefix}:none": "$"}, 300)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         with anyio.move_on_after(0.05):
             await client.ping()  # waits for the holder, then is cancelled
     assert await client.ping()
