@@ -71,6 +71,12 @@ async def _serve(settings: Settings, registry: Registry, args: argparse.Namespac
             tg.start_soon(_watch_signals, worker)
             await worker.run(stop_when_idle=args.stop_when_idle)
             tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        # Only the worker can fail here: show its error (a one-line StreamsError, a handler's
+        # SystemExit code) rather than the task group's wrapper.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
     finally:
         await redis.aclose()
 
