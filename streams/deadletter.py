@@ -15,8 +15,11 @@ from typing import Final
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
+from streams.errors import StreamsError
 from streams.keys import Keys
+from streams.scripts import LUA_MAX_VALUES
 
 DEAD_FIELDS: Final = (b"dead_id", b"dead_error", b"dead_attempts", b"dead_at")
 MAX_ERROR_LENGTH: Final = 1_000
@@ -81,16 +84,18 @@ async def count_dead(redis: Redis, keys: Keys, queue: str) -> int:
     return int(await redis.xlen(keys.dead(queue)))
 
 
+REPLAY_PAGE: Final = 100
+REPLAY_WATCH_TRIES: Final = 10
+
+# Entries with more fields than Lua's unpack() can pass (scripts.LUA_MAX_VALUES) are left to the
+# client: the script returns their ids after the count.
 _REPLAY: Final = """
--- KEYS[1] dead-letter stream, KEYS[2] queue stream; ARGV dead-letter ids (none: all).
--- Re-publishes each dead letter's original fields and deletes it, atomically.
-local ids = ARGV
-if #ids == 0 then
-  ids = {}
-  for _, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+')) do ids[#ids + 1] = e[1] end
-end
-local moved = 0
-for _, id in ipairs(ids) do
+-- KEYS[1] dead-letter stream, KEYS[2] queue stream; ARGV[1] the most values Lua may unpack,
+-- ARGV[2..] dead-letter ids. Re-publishes each dead letter's original fields and deletes it,
+-- atomically. Returns {moved, id of each dead letter too big to copy here, ...}.
+local moved, too_big = 0, {}
+for n = 2, #ARGV do
+  local id = ARGV[n]
   local found = redis.call('XRANGE', KEYS[1], id, id)
   if #found == 1 then
     local fields, out = found[1][2], {}
@@ -100,24 +105,74 @@ for _, id in ipairs(ids) do
       end
     end
     -- A dead letter whose original entry was already gone has nothing to replay.
-    if #out > 0 then
+    if #out > tonumber(ARGV[1]) then
+      too_big[#too_big + 1] = id
+    elseif #out > 0 then
       redis.call('XADD', KEYS[2], '*', unpack(out))
       redis.call('XDEL', KEYS[1], id)
       moved = moved + 1
     end
   end
 end
-return moved
+return {moved, unpack(too_big)}
 """
 
 
 async def replay(redis: Redis, keys: Keys, queue: str, ids: Sequence[str] = ()) -> int:
     """Move dead letters (the given ids, or all) back to the queue; return how many moved.
 
-    Replayed messages get new entry ids and a fresh attempt count.
+    Replayed messages get new entry ids and a fresh attempt count. Each move is atomic; the
+    work goes in pages of REPLAY_PAGE so a long dead-letter stream never blocks Redis. "All"
+    means the dead letters there when the call starts, not those that arrive meanwhile.
     """
+    dead, stream = keys.dead(queue), keys.stream(queue)
     script = redis.register_script(_REPLAY)
-    return int(await script(keys=[keys.dead(queue), keys.stream(queue)], args=list(ids)))
+
+    async def move(page: Sequence[str | bytes]) -> int:
+        moved, *too_big = await script(keys=[dead, stream], args=[LUA_MAX_VALUES, *page])
+        for entry_id in too_big:
+            moved += await _replay_big(redis, dead, stream, entry_id)
+        return int(moved)
+
+    if ids:
+        return sum([await move(ids[i : i + REPLAY_PAGE]) for i in range(0, len(ids), REPLAY_PAGE)])
+    newest: list[tuple[bytes, object]] = await redis.xrevrange(dead, count=1)  # type: ignore[assignment]  # loosely typed reply
+    if not newest:
+        return 0
+    last_id, lower, moved = newest[0][0], b"-", 0
+    while True:
+        page: list[tuple[bytes, object]] = await redis.xrange(  # type: ignore[assignment]
+            dead, min=lower, max=last_id, count=REPLAY_PAGE
+        )
+        if not page:
+            return moved
+        moved += await move([entry_id for entry_id, _ in page])
+        lower = b"(" + page[-1][0]
+
+
+async def _replay_big(redis: Redis, dead: str, stream: str, entry_id: bytes) -> int:
+    """Replay one dead letter too big for Lua: WATCH the stream, copy and delete in MULTI/EXEC."""
+    for _ in range(REPLAY_WATCH_TRIES):
+        async with redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(dead)
+            found: list[tuple[bytes, dict[bytes, bytes]]] = await pipe.xrange(  # type: ignore[assignment]
+                dead, entry_id, entry_id
+            )
+            if not found:
+                return 0  # replayed by someone else meanwhile
+            fields = {k: v for k, v in found[0][1].items() if not k.startswith(b"dead_")}
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.xadd(stream, fields)  # type: ignore[arg-type]  # FieldT is invariant
+            pipe.xdel(dead, entry_id)
+            try:
+                await pipe.execute()
+            except WatchError:
+                continue  # the dead-letter stream changed meanwhile: look again
+            return 1
+    raise StreamsError(
+        f"could not replay dead letter {entry_id.decode()} of {stream}: new dead letters kept "
+        "arriving; try again"
+    )
 
 
 async def purge(redis: Redis, keys: Keys, queue: str) -> int:

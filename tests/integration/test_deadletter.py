@@ -52,3 +52,40 @@ async def test_purge_reports_how_many_it_deleted(redis: Redis, prefix: str) -> N
         await redis.xadd(keys.dead("default"), {"type": "job", "data": str(n)})
     assert await purge(redis, keys, "default") == 4
     assert await count_dead(redis, keys, "default") == 0
+
+
+async def _add_dead(redis: Redis, keys: Keys, data: str, **extra: str) -> bytes:
+    fields = {"type": "job", "data": data, "dead_id": "1-1", "dead_error": "E: x", **extra}
+    return await redis.xadd(keys.dead("default"), fields)  # type: ignore[arg-type]
+
+
+async def test_replay_all_goes_past_one_page_and_keeps_the_order(redis: Redis, prefix: str) -> None:
+    keys = Keys(prefix)
+    for n in range(250):  # two and a half pages
+        await _add_dead(redis, keys, str(n))
+    assert await replay(redis, keys, "default") == 250
+    replayed = await redis.xrange(keys.stream("default"))
+    assert [fields[b"data"] for _, fields in replayed] == [str(n).encode() for n in range(250)]
+    assert await count_dead(redis, keys, "default") == 0
+
+
+async def test_replay_copies_a_dead_letter_too_big_for_lua_intact(
+    redis: Redis, prefix: str
+) -> None:
+    # Given a dead letter with 10,000 fields between two ordinary ones
+    keys = Keys(prefix)
+    big = {f"f{n}": f"v{n}" for n in range(10_000)}
+    await _add_dead(redis, keys, "before")
+    big_id = await _add_dead(redis, keys, "big", **big)
+    await _add_dead(redis, keys, "after")
+    # When all are replayed, then all three are back, the big one with every field
+    assert await replay(redis, keys, "default") == 3
+    replayed = [fields for _, fields in await redis.xrange(keys.stream("default"))]
+    assert sorted(fields[b"data"] for fields in replayed) == [b"after", b"before", b"big"]
+    (copy,) = [fields for fields in replayed if fields[b"data"] == b"big"]
+    assert copy == {b"type": b"job", b"data": b"big"} | {
+        k.encode(): v.encode() for k, v in big.items()
+    }
+    assert await count_dead(redis, keys, "default") == 0
+    # and replaying it again by id finds nothing
+    assert await replay(redis, keys, "default", [big_id.decode()]) == 0
