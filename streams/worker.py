@@ -53,7 +53,8 @@ class Worker:
         self.redis = redis
         self.settings = settings
         self.registry = registry
-        self.queues = tuple(queues or settings.queue_names)
+        # One consumer per queue: a queue named twice would share one consumer name and lease.
+        self.queues = tuple(dict.fromkeys(queues or settings.queue_names))
         for queue in self.queues:
             settings.queue(queue)  # raises UnknownQueueError naming the configured ones
             if not registry.types(queue):
