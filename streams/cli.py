@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from streams.client import redact
 from streams.errors import StreamsError
+from streams.loading import call_factory, import_object
 from streams.router import Registry
 
 DEFAULT_APP: Final = "consumers.registry:registry"
@@ -28,18 +29,20 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def load_registry(spec: str | None = None) -> Registry:
-    """Import the application's Registry from 'module:attribute' (STREAMS_APP or the default)."""
-    spec = spec or os.environ.get("STREAMS_APP") or DEFAULT_APP
-    module_name, _, attribute = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-        found = getattr(module, attribute or "registry")
-    except (ImportError, AttributeError) as exc:
-        raise StreamsError(f"cannot load the application {spec!r} (STREAMS_APP): {exc}") from None
-    registry = found() if callable(found) and not isinstance(found, Registry) else found
-    if not isinstance(registry, Registry):
-        raise StreamsError(f"{spec!r} (STREAMS_APP) is not a streams.Registry")
-    return registry
+    """Import the application's Registry from 'module:attribute' (--app, STREAMS_APP or the default).
+
+    The attribute is a Registry, or a function returning one.
+    """
+    source = "--app" if spec else "STREAMS_APP"
+    spec = spec or os.environ.get("STREAMS_APP", "").strip() or DEFAULT_APP
+    found = import_object(spec, source, DEFAULT_APP)
+    if callable(found) and not isinstance(found, Registry):
+        found = call_factory(found, spec, source)
+    if not isinstance(found, Registry):
+        raise StreamsError(
+            f"{source}: {spec!r} is a {type(found).__name__}, not a streams.Registry"
+        )
+    return found
 
 
 def _parser() -> argparse.ArgumentParser:

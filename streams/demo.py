@@ -6,7 +6,6 @@ function taking a random.Random and returning an endless iterator of (queue, typ
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import random
@@ -20,6 +19,7 @@ from streams.cli import load_registry
 from streams.client import create_redis
 from streams.config import Settings
 from streams.errors import StreamsError
+from streams.loading import import_object
 from streams.producer import Producer
 
 log = logging.getLogger(__name__)
@@ -30,14 +30,11 @@ SampleFactory = Callable[[random.Random], Iterator[Sample]]
 
 
 def load_samples(spec: str | None = None) -> SampleFactory:
-    spec = spec or os.environ.get("STREAMS_DEMO") or DEFAULT_SAMPLES
-    module_name, _, attribute = spec.partition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute or "samples")
-    except (ImportError, AttributeError) as exc:
-        raise StreamsError(f"cannot load the demo samples {spec!r} (STREAMS_DEMO): {exc}") from None
+    """Import the sample factory from 'module:attribute' (STREAMS_DEMO or the default)."""
+    spec = spec or os.environ.get("STREAMS_DEMO", "").strip() or DEFAULT_SAMPLES
+    found = import_object(spec, "STREAMS_DEMO", DEFAULT_SAMPLES)
     if not callable(found):
-        raise StreamsError(f"{spec!r} (STREAMS_DEMO) is not a function")
+        raise StreamsError(f"STREAMS_DEMO: {spec!r} is a {type(found).__name__}, not a function")
     factory: SampleFactory = found
     return factory
 

@@ -12,7 +12,6 @@ two schedulers briefly both believe they lead.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
@@ -31,6 +30,7 @@ from redis.exceptions import RedisError, ResponseError
 from streams.config import Settings
 from streams.errors import ConfigError, StreamsError
 from streams.keys import Keys
+from streams.loading import call_factory, import_object
 from streams.messages import to_fields
 from streams.router import Registry
 
@@ -133,19 +133,16 @@ def _ms(env: Mapping[str, str], variable: str, default: int) -> int:
 
 
 def load_jobs(spec: str | None = None) -> list[Job]:
-    """Import the jobs from 'module:attribute' (STREAMS_SCHEDULE or the default).
+    """Import the jobs from 'module:attribute' (--schedule, STREAMS_SCHEDULE or the default).
 
     The attribute is a sequence of Job, or a function returning one.
     """
-    spec = spec or os.environ.get("STREAMS_SCHEDULE") or DEFAULT_SCHEDULE
-    module_name, _, attribute = spec.partition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute or "jobs")
-    except (ImportError, AttributeError) as exc:
-        raise StreamsError(f"cannot load the schedule {spec!r} (STREAMS_SCHEDULE): {exc}") from None
-    jobs = found() if callable(found) else found
+    source = "--schedule" if spec else "STREAMS_SCHEDULE"
+    spec = spec or os.environ.get("STREAMS_SCHEDULE", "").strip() or DEFAULT_SCHEDULE
+    found = import_object(spec, source, DEFAULT_SCHEDULE)
+    jobs = call_factory(found, spec, source) if callable(found) else found
     if not isinstance(jobs, Sequence) or not all(isinstance(j, Job) for j in jobs):
-        raise StreamsError(f"{spec!r} (STREAMS_SCHEDULE) is not a sequence of streams Jobs")
+        raise StreamsError(f"{source}: {spec!r} is not a sequence of streams Jobs")
     return list(jobs)
 
 

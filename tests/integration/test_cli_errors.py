@@ -1,0 +1,62 @@
+"""Users' mistakes through real `streams` processes: one line on stderr, exit 2, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT, cli_env, run_cli
+
+PASSWORD = "pw-5be1d07a"  # noqa: S105  # a test value; must never be printed
+
+
+def env_with_modules(tmp_path: Path, url: str, prefix: str, **extra: str) -> dict[str, str]:
+    """cli_env plus tmp_path on PYTHONPATH, holding modules that fail in different ways."""
+    (tmp_path / "raises_on_import.py").write_text("raise RuntimeError('boom at import')\n")
+    env = cli_env(url, prefix, **extra)
+    env["PYTHONPATH"] = f"{ROOT}:{tmp_path}"
+    return env
+
+
+def assert_one_line(result: subprocess.CompletedProcess[str], code: int, fragment: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("streams: error: "), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert fragment in result.stderr
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["publish", "default", "ping", "{}"],
+        ["worker"],
+        ["api"],
+        ["scheduler"],
+    ],
+)
+def test_an_app_that_raises_on_import_stops_every_command_with_one_line(
+    tmp_path: Path, redis_url: str, prefix: str, args: list[str]
+) -> None:
+    env = env_with_modules(tmp_path, redis_url, prefix, STREAMS_APP="raises_on_import:registry")
+
+    result = run_cli(args, env)
+
+    assert_one_line(result, 2, "STREAMS_APP: importing 'raises_on_import' failed: RuntimeError")
+
+
+def test_with_log_level_debug_the_import_error_shows_its_traceback(
+    tmp_path: Path, redis_url: str, prefix: str
+) -> None:
+    env = env_with_modules(
+        tmp_path, redis_url, prefix, STREAMS_APP="raises_on_import:registry", LOG_LEVEL="DEBUG"
+    )
+
+    result = run_cli(["publish", "default", "ping", "{}"], env)
+
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr
+    assert "raises_on_import.py" in result.stderr
