@@ -83,10 +83,7 @@ def from_env(env: Mapping[str, str] | None = None) -> AppSettings:
     env = os.environ if env is None else env
     cache_url = env.get("CACHE_REDIS_URL", "").strip()
     if cache_url:
-        try:
-            check_redis_url(cache_url)
-        except ConfigError as exc:
-            raise ConfigError("CACHE_REDIS_URL", exc.problem) from None
+        check_redis_url(cache_url, "CACHE_REDIS_URL")
     return AppSettings(
         webhook_hosts=parse_hosts(env.get("NOTIFICATIONS_WEBHOOK_HOSTS", "")),
         webhook_timeout_ms=_positive_ms(env, "NOTIFICATIONS_WEBHOOK_TIMEOUT_MS", 5_000),

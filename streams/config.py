@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Annotated, Final, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
@@ -138,23 +138,61 @@ def _variable(queue: str, field: str, source: Mapping[str, str]) -> str:
     return source.get(field, f"STREAMS_{_env_part(queue)}_{field.upper()}")
 
 
-def check_redis_url(url: str) -> None:
-    """Raise ConfigError unless url is a redis:// or rediss:// URL (never echoing the URL)."""
+_URL_FORM: Final = "expected redis://HOST:PORT/DB, with an optional password before the host"
+_DB: Final = re.compile(r"^[0-9]{1,9}$")
+# Query options redis-py would honour. The client sets its own timeouts, pool size, retries and
+# client name (see client.py); a URL overriding them would break STREAMS_BLOCK_MS and
+# STREAMS_MAX_CONNECTIONS, so only the database and, for rediss://, the TLS options pass.
+_URL_OPTIONS: Final = frozenset({"db"})
+_TLS_URL_OPTIONS: Final = frozenset(
+    {
+        "ssl_cert_reqs",
+        "ssl_ca_certs",
+        "ssl_ca_path",
+        "ssl_certfile",
+        "ssl_keyfile",
+        "ssl_check_hostname",
+    }
+)
+_CERT_REQS: Final = frozenset({"none", "optional", "required"})
+
+
+def check_redis_url(url: str, variable: str = "REDIS_URL") -> None:
+    """Raise ConfigError unless url is a usable redis:// or rediss:// URL (never echoing it)."""
     try:
         parts = urlsplit(url)
-        _ = parts.port
+        port = parts.port
     except ValueError:
         raise ConfigError(
-            "REDIS_URL",
-            "is not a valid URL; expected redis://HOST:PORT/DB, with an optional password before the host",
+            variable,
+            f"is not a valid URL (check the port and any [] around an IPv6 host); {_URL_FORM}",
         ) from None
     if parts.scheme not in ("redis", "rediss"):
-        raise ConfigError("REDIS_URL", "must start with redis:// or rediss:// (TLS)")
-    if not parts.hostname:
-        raise ConfigError(
-            "REDIS_URL",
-            "has no host; expected redis://HOST:PORT/DB, with an optional password before the host",
-        )
+        raise ConfigError(variable, "must start with redis:// or rediss:// (TLS)")
+    if not parts.hostname or any(c.isspace() for c in parts.hostname):
+        raise ConfigError(variable, f"has no valid host; {_URL_FORM}")
+    if port == 0:
+        raise ConfigError(variable, "port must be between 1 and 65535")
+    db = parts.path.strip("/")
+    if db and not _DB.match(db):
+        raise ConfigError(variable, "database must be a number, as in redis://HOST:PORT/0")
+    _check_url_options(parts.query, parts.scheme == "rediss", variable)
+
+
+def _check_url_options(query: str, tls: bool, variable: str) -> None:
+    allowed = _URL_OPTIONS | _TLS_URL_OPTIONS if tls else _URL_OPTIONS
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name not in allowed:
+            supported = ", ".join(sorted(allowed))
+            raise ConfigError(
+                variable,
+                f"option {name!r} is not supported (supported: {supported}; "
+                "timeouts, pool size and retries are set by godo-streams)",
+            )
+        if (name == "db" and not _DB.match(value)) or (
+            name == "ssl_cert_reqs" and value.lower() not in _CERT_REQS
+        ):
+            raise ConfigError(variable, f"option {name!r} has an invalid value")
 
 
 def _env_part(name: str) -> str:

@@ -106,3 +106,31 @@ def test_a_bad_schedule_is_one_line(
 
     assert_one_line_usage_error(code, out, err, fragment)
     assert "--schedule" in err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"redis://:{PASSWORD}@redis.invalid:6379/0?socket_timeout=abc",
+        f"redis://:{PASSWORD}@redis.invalid:6379/0?foo=bar",
+        f"http://:{PASSWORD}@redis.invalid:6379/0",
+        f"redis://:{PASSWORD}@redis.invalid:6379/db1",
+        f"redis://:{PASSWORD}@redis.invalid:99999/0",
+        f"redis://:{PASSWORD}@redis.invalid:0/0",
+    ],
+)
+@pytest.mark.parametrize(
+    "command", [["status"], ["dead", "list", "ml"], ["publish", "default", "ping", "{}"]]
+)
+def test_a_bad_redis_url_is_one_line_naming_it_without_the_password(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+    command: list[str],
+) -> None:
+    monkeypatch.setenv("REDIS_URL", url)
+
+    code, out, err = run_main(command, capsys)
+
+    assert_one_line_usage_error(code, out, err, "REDIS_URL: ")
