@@ -24,6 +24,17 @@ _T = TypeVar("_T")
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
+# The client's socket timeout (client.py). A blocking read must return well before it, or
+# every idle read would time out and look like an outage.
+SOCKET_TIMEOUT_MS: Final = 5_000
+MAX_BLOCK_MS: Final = SOCKET_TIMEOUT_MS - 1_000
+# Upper bounds where a huge value breaks the process: one task per unit of concurrency,
+# Redis refuses counts and expiry times beyond int64, timers overflow.
+MAX_CONCURRENCY: Final = 10_000
+MAX_BATCH_SIZE: Final = 10_000
+MAX_VISIBILITY_TIMEOUT_MS: Final = 24 * 3600 * 1000
+MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
+
 
 class Secret:
     """A string that never shows itself in a repr, a log line or an error."""
@@ -51,12 +62,14 @@ class Secret:
 class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Tunables of one queue; times are in milliseconds."""
 
-    concurrency: Positive = 16
-    batch_size: Positive = 500
+    concurrency: Annotated[int, msgspec.Meta(ge=1, le=MAX_CONCURRENCY)] = 16
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=MAX_BATCH_SIZE)] = 500
     max_attempts: Positive = 5
     backoff_base_ms: Positive = 1_000
     backoff_cap_ms: Positive = 30_000
-    visibility_timeout_ms: Annotated[int, msgspec.Meta(ge=100)] = 30_000
+    visibility_timeout_ms: Annotated[int, msgspec.Meta(ge=100, le=MAX_VISIBILITY_TIMEOUT_MS)] = (
+        30_000
+    )
     retention_ms: Positive = 24 * 3600 * 1000
     max_len: Positive = 1_000_000
 
@@ -71,7 +84,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         default_factory=lambda: {q: QueueSettings() for q in DEFAULT_QUEUES}
     )
     block_ms: Positive = 1_000
-    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50)] = 5_000
+    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50, le=MAX_HEARTBEAT_INTERVAL_MS)] = 5_000
     shutdown_timeout_ms: NonNegative = 25_000
     max_connections: Positive = 50
     api_token: Secret | None = None
@@ -95,6 +108,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 def _check_settings(settings: Settings) -> None:
     check_redis_url(settings.redis_url.reveal())
+    if settings.block_ms > MAX_BLOCK_MS:
+        raise ConfigError(
+            "STREAMS_BLOCK_MS",
+            f"{settings.block_ms} must be at most {MAX_BLOCK_MS}: a blocking read must end "
+            f"well before the client's {SOCKET_TIMEOUT_MS // 1000} s socket timeout",
+        )
     for variable, value in (("STREAMS_PREFIX", settings.prefix), ("STREAMS_GROUP", settings.group)):
         if not _NAME_RE.match(value):
             raise ConfigError(variable, f"{value!r} must be 1-64 letters, digits, '_', '.' or '-'")
@@ -272,7 +291,7 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     prefix: str = "godo"
     group: str = "godo"
     block_ms: Positive = 1_000
-    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50)] = 5_000
+    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50, le=MAX_HEARTBEAT_INTERVAL_MS)] = 5_000
     shutdown_timeout_ms: NonNegative = 25_000
     max_connections: Positive = 50
     api_docs: bool = True

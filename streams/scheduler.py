@@ -41,6 +41,9 @@ JOB_HEADER: Final = "scheduler-job"
 SLOT_HEADER: Final = "scheduler-slot"
 DEFAULT_LEASE_MS: Final = 15_000
 DEFAULT_CHECK_MS: Final = 1_000
+# Lease and tick keys expire after these (PX); Redis refuses expiry times beyond int64.
+MAX_LEASE_MS: Final = 3_600_000
+MAX_EVERY_MS: Final = 366 * 24 * 3_600_000
 
 
 def _script(name: str) -> str:
@@ -97,8 +100,8 @@ class Job:
     def __post_init__(self) -> None:
         if not self.name or ":" in self.name:
             raise ValueError(f"job name {self.name!r} must be non-empty and without ':'")
-        if self.every_ms < 1:
-            raise ValueError(f"job {self.name!r}: every_ms must be at least 1")
+        if not 1 <= self.every_ms <= MAX_EVERY_MS:
+            raise ValueError(f"job {self.name!r}: every_ms must be between 1 and {MAX_EVERY_MS}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +112,10 @@ class SchedulerConfig:
     check_ms: int = DEFAULT_CHECK_MS
 
     def __post_init__(self) -> None:
-        if self.lease_ms < 100:
-            raise ConfigError("STREAMS_SCHEDULER_LEASE_MS", "must be at least 100")
+        if not 100 <= self.lease_ms <= MAX_LEASE_MS:
+            raise ConfigError(
+                "STREAMS_SCHEDULER_LEASE_MS", f"must be between 100 and {MAX_LEASE_MS}"
+            )
         if not 10 <= self.check_ms <= self.lease_ms // 3:
             raise ConfigError(
                 "STREAMS_SCHEDULER_CHECK_MS", "must be between 10 and a third of the lease"

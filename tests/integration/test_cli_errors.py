@@ -60,3 +60,22 @@ def test_with_log_level_debug_the_import_error_shows_its_traceback(
     assert result.returncode == 2
     assert "Traceback" in result.stderr
     assert "raises_on_import.py" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "", str(10**9)])
+def test_worker_concurrency_out_of_range_is_a_usage_error(
+    redis_url: str, prefix: str, value: str
+) -> None:
+    result = run_cli(["worker", "--concurrency", value], cli_env(redis_url, prefix))
+
+    assert result.returncode == 2
+    assert "argument --concurrency: expected a whole number from 1 to 10000" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_block_time_beyond_the_socket_timeout_stops_the_worker_at_start(
+    redis_url: str, prefix: str
+) -> None:
+    result = run_cli(["worker"], cli_env(redis_url, prefix, STREAMS_BLOCK_MS="5000"))
+
+    assert_one_line(result, 2, "STREAMS_BLOCK_MS: 5000 must be at most 4000")
