@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="streams", description="Redis Streams background processing."
     )
     parser.add_argument(
-        "--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: INFO"
+        "--log-level",
+        default=os.environ.get("LOG_LEVEL", "").strip() or "INFO",
+        help="default: $LOG_LEVEL, else INFO",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
@@ -61,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.add_parser(sub)
+        command: argparse.ArgumentParser = sub.choices[name]
+        # Accepted after the command too (`streams worker --log-level DEBUG`); SUPPRESS keeps
+        # the value given before the command when it is not repeated.
+        command.add_argument("--log-level", default=argparse.SUPPRESS, help="default: INFO")
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -70,7 +77,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    args = _parser().parse_args(argv)
+    args, unknown = _parser().parse_known_args(argv)
+    if unknown:
+        # Reported by the command's own parser, so the usage line shown is the command's.
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if str(args.log_level).upper() not in logging.getLevelNamesMapping():
         fail(
             f"--log-level/LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {args.log_level!r}"

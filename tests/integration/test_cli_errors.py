@@ -79,3 +79,69 @@ def test_a_block_time_beyond_the_socket_timeout_stops_the_worker_at_start(
     result = run_cli(["worker"], cli_env(redis_url, prefix, STREAMS_BLOCK_MS="5000"))
 
     assert_one_line(result, 2, "STREAMS_BLOCK_MS: 5000 must be at most 4000")
+
+
+COMMANDS = ["worker", "publish", "status", "dead", "api", "scheduler", "dev"]
+
+
+def assert_short_usage_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.splitlines()) <= 5, result.stderr
+    assert fragment in result.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_unknown_option_shows_the_commands_own_usage(
+    redis_url: str, prefix: str, command: str
+) -> None:
+    args = {"publish": ["default", "ping", "{}"], "dead": ["list", "ml"]}.get(command, [])
+
+    result = run_cli([command, *args, "--no-such-option"], cli_env(redis_url, prefix))
+
+    assert_short_usage_error(result, "unrecognized arguments: --no-such-option")
+    assert result.stderr.startswith(f"usage: streams {command} ")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ([], "the following arguments are required: COMMAND"),
+        (["nope"], "invalid choice: 'nope'"),
+        (["publish", "default"], "the following arguments are required: type, json"),
+        (["dead", "list"], "the following arguments are required: queue"),
+        (["dead", "relist", "ml"], "invalid choice: 'relist'"),
+        (["dead", "list", "ml", "--limit", "many"], "argument --limit: invalid int value"),
+        (["dev", "--port", "web"], "argument --port: invalid int value"),
+        (["dev", "--demo-rate", "fast"], "argument --demo-rate: invalid float value"),
+        (["worker", "--name"], "argument --name: expected one argument"),
+        (["--log-level"], "argument --log-level: expected one argument"),
+    ],
+)
+def test_a_missing_or_malformed_argument_is_a_short_usage_error(
+    redis_url: str, prefix: str, args: list[str], fragment: str
+) -> None:
+    result = run_cli(args, cli_env(redis_url, prefix))
+
+    assert_short_usage_error(result, fragment)
+
+
+def test_log_level_is_accepted_after_the_command(redis_url: str, prefix: str) -> None:
+    result = run_cli(["status", "--log-level", "DEBUG"], cli_env(redis_url, prefix))
+
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["bogus", "10"])
+def test_a_bad_log_level_is_one_line(redis_url: str, prefix: str, value: str) -> None:
+    result = run_cli(["status"], cli_env(redis_url, prefix, LOG_LEVEL=value))
+
+    assert_one_line(result, 2, "--log-level/LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
+
+
+def test_an_empty_log_level_means_the_default(redis_url: str, prefix: str) -> None:
+    result = run_cli(["status"], cli_env(redis_url, prefix, LOG_LEVEL=""))
+
+    assert result.returncode == 0, result.stderr
