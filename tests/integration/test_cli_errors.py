@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
@@ -145,3 +146,19 @@ def test_an_empty_log_level_means_the_default(redis_url: str, prefix: str) -> No
     result = run_cli(["status"], cli_env(redis_url, prefix, LOG_LEVEL=""))
 
     assert result.returncode == 0, result.stderr
+
+
+def test_api_on_a_port_in_use_is_one_line(redis_url: str, prefix: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_cli(
+            ["api", "--host", "127.0.0.1", "--port", str(port)], cli_env(redis_url, prefix)
+        )
+
+    assert_one_line(result, 2, f"cannot listen on 127.0.0.1:{port}: Address already in use")
+
+
+def test_api_on_an_unknown_host_is_one_line(redis_url: str, prefix: str) -> None:
+    result = run_cli(["api", "--host", "no-such-host.invalid"], cli_env(redis_url, prefix))
+
+    assert_one_line(result, 2, "cannot listen on no-such-host.invalid:8000")
