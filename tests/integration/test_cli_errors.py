@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, cli_env, run_cli
+from tests.support import ROOT, cli_env, run_cli, streams_cmd
 
 PASSWORD = "pw-5be1d07a"  # noqa: S105  # a test value; must never be printed
 
@@ -114,7 +114,7 @@ def test_an_unknown_option_shows_the_commands_own_usage(
         (["dead", "list"], "the following arguments are required: queue"),
         (["dead", "relist", "ml"], "invalid choice: 'relist'"),
         (["dead", "list", "ml", "--limit", "many"], "argument --limit: invalid int value"),
-        (["dev", "--port", "web"], "argument --port: invalid int value"),
+        (["dev", "--port", "web"], "argument --port: expected a TCP port number"),
         (["dev", "--demo-rate", "fast"], "argument --demo-rate: invalid float value"),
         (["worker", "--name"], "argument --name: expected one argument"),
         (["--log-level"], "argument --log-level: expected one argument"),
@@ -162,3 +162,69 @@ def test_api_on_an_unknown_host_is_one_line(redis_url: str, prefix: str) -> None
     result = run_cli(["api", "--host", "no-such-host.invalid"], cli_env(redis_url, prefix))
 
     assert_one_line(result, 2, "cannot listen on no-such-host.invalid:8000")
+
+
+def run_dev(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """`streams dev` in an empty directory with REDIS_URL unset (it would start a server)."""
+    env = cli_env("unused", "devtest", **extra)
+    del env["REDIS_URL"]
+    work = tmp_path / "project"
+    work.mkdir(exist_ok=True)
+    (work / "a-file").write_text("")
+    return subprocess.run(
+        streams_cmd("dev", *args),
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--port", "0"], "argument --port: expected a TCP port number (1-65535), got '0'"),
+        (["--port", "65536"], "argument --port: expected a TCP port number"),
+        (["--data-dir", ""], "argument --data-dir: expected a directory"),
+    ],
+)
+def test_dev_with_a_bad_port_or_empty_data_dir_is_a_usage_error(
+    tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    result = run_dev(tmp_path, *args)
+
+    assert_short_usage_error(result, fragment)
+    assert sorted(p.name for p in (tmp_path / "project").iterdir()) == ["a-file"]
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "fragment"),
+    [
+        (["--data-dir", "a-file"], {}, "--data-dir 'a-file' is a file, not a directory"),
+        (["--data-dir", "a-file/data"], {}, "is not a writable directory: Not a directory"),
+        (["--demo"], {"STREAMS_DEMO": "nocolon"}, "STREAMS_DEMO: 'nocolon' is not module:attr"),
+        (["--demo"], {"STREAMS_DEMO": "os:sep"}, "STREAMS_DEMO: 'os:sep' is a str, not a func"),
+        (["--demo"], {"STREAMS_DEMO": "os:getcwd"}, "STREAMS_DEMO: calling 'os:getcwd' failed"),
+        ([], {"STREAMS_APP": "nocolon"}, "STREAMS_APP: 'nocolon' is not module:attribute"),
+        ([], {"STREAMS_SCHEDULER_LEASE_MS": "5"}, "STREAMS_SCHEDULER_LEASE_MS: must be between"),
+        ([], {"STREAMS_BLOCK_MS": "9000"}, "STREAMS_BLOCK_MS: 9000 must be at most 4000"),
+    ],
+)
+def test_dev_refuses_a_mistake_before_starting_anything(
+    tmp_path: Path, args: list[str], extra: dict[str, str], fragment: str
+) -> None:
+    result = run_dev(tmp_path, *args, **extra)
+
+    assert_one_line(result, 2, fragment)
+    assert result.stdout == ""  # nothing announced: no server, no children
+    assert sorted(p.name for p in (tmp_path / "project").iterdir()) == ["a-file"]
+
+
+def test_dev_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_dev(tmp_path, "--port", str(port))
+
+    assert_one_line(result, 2, f"cannot listen on 127.0.0.1:{port}: Address already in use")
