@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 from pathlib import Path
 
 import pytest
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
 
+from streams.keys import Keys
 from tests.support import ROOT, cli_env, run_cli, streams_cmd
 
 PASSWORD = "pw-5be1d07a"  # noqa: S105  # a test value; must never be printed
@@ -228,3 +232,30 @@ def test_dev_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         result = run_dev(tmp_path, "--port", str(port))
 
     assert_one_line(result, 2, f"cannot listen on 127.0.0.1:{port}: Address already in use")
+
+
+async def test_publish_with_invalid_utf8_is_one_line_and_publishes_nothing(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    not_utf8 = os.fsdecode(b'{"message": "\xff"}')  # as the shell passes such bytes
+
+    result = run_cli(["publish", "default", "ping", not_utf8], cli_env(redis_url, prefix))
+
+    assert_one_line(result, 2, "the payload is not valid UTF-8 (byte 13)")
+    assert await redis.xlen(Keys(prefix).stream("default")) == 0
+
+
+def test_publish_with_invalid_utf8_on_stdin_is_one_line(redis_url: str, prefix: str) -> None:
+    result = subprocess.run(
+        streams_cmd("publish", "default", "ping", "-"),
+        env=cli_env(redis_url, prefix),
+        input=b'{"message": "\xff"}',
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr == b"streams: error: the payload is not valid UTF-8 (byte 13)\n"
+    with SyncRedis.from_url(redis_url) as client:
+        assert client.xlen(Keys(prefix).stream("default")) == 0
