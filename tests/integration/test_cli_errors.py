@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 from pathlib import Path
@@ -259,3 +260,16 @@ def test_publish_with_invalid_utf8_on_stdin_is_one_line(redis_url: str, prefix: 
     assert result.stderr == b"streams: error: the payload is not valid UTF-8 (byte 13)\n"
     with SyncRedis.from_url(redis_url) as client:
         assert client.xlen(Keys(prefix).stream("default")) == 0
+
+
+def test_a_queue_named_twice_gets_one_consumer_in_the_order_given(
+    redis_url: str, prefix: str
+) -> None:
+    result = run_cli(
+        ["worker", "events", "default", "events", "default", "--stop-when-idle"],
+        cli_env(redis_url, prefix),
+    )
+
+    assert result.returncode == 0, result.stderr
+    started = re.findall(r"worker \S+ consuming (.+)$", result.stderr, re.MULTILINE)
+    assert started == ["events, default"], result.stderr
