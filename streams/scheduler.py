@@ -32,6 +32,7 @@ from streams.errors import ConfigError, StreamsError
 from streams.keys import Keys
 from streams.loading import call_factory, import_object
 from streams.messages import to_fields
+from streams.outage import TRANSIENT, Outage
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
@@ -276,17 +277,38 @@ class Scheduler:
             self.is_leader = False
             log.info("scheduler %s released the lease", self.name)
 
+    async def wait_for_redis(self) -> None:
+        """Return once Redis answers; until then log once and retry with capped backoff."""
+        outage = Outage(log, f"scheduler {self.name}: waiting at start")
+        while True:
+            try:
+                await self.redis.ping()
+            except TRANSIENT as exc:
+                await self.clock.sleep(outage.failed(exc))
+            else:
+                outage.recovered()
+                return
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Step forever every check_ms; release the lease when cancelled."""
+        """Step forever every check_ms; release the lease when cancelled.
+
+        Redis down: one log line per outage, capped backoff, and no lease held meanwhile.
+        """
         task_status.started()
+        outage = Outage(log, f"scheduler {self.name}")
         try:
             while True:
+                delay_s = self.config.check_ms / 1000
                 try:
                     await self.step()
+                    outage.recovered()
+                except TRANSIENT as exc:
+                    self.is_leader = False
+                    delay_s = max(delay_s, outage.failed(exc))
                 except RedisError as exc:
                     log.warning("scheduler %s: redis error, will retry: %s", self.name, exc)
                     self.is_leader = False
-                await self.clock.sleep(self.config.check_ms / 1000)
+                await self.clock.sleep(delay_s)
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(2):
                 try:
