@@ -103,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
             Child("worker", ["worker"], env),
             Child("scheduler", ["scheduler"], env),
         ]
-        _announce(url, server, args.port)
+        text = announcement(url, server, args.port, settings.api_docs)
+        print(text, flush=True)  # noqa: T201  # the command's output
         demo = None if samples is None else partial(publish_samples, settings, registry, samples)
         return anyio.run(_supervise, children, demo, args.demo_rate)
     finally:
@@ -141,16 +142,18 @@ def _check_data_dir(path: Path) -> None:
         fail(f"--data-dir {str(path)!r} is not a writable directory: {exc.strerror or exc}")
 
 
-def _announce(url: str, server: LocalServer | None, port: int) -> None:
+def announcement(url: str, server: LocalServer | None, port: int, docs: bool) -> str:
+    """What dev prints once everything is started: where each part is."""
     where = f"local server, data in {server.data_dir}" if server else "REDIS_URL"
     lines = [
         f"redis      {redact(url)}  ({where})",
-        f"api        http://127.0.0.1:{port}",
-        f"health     http://127.0.0.1:{port}/health",
-        f"metrics    http://127.0.0.1:{port}/metrics/redis",
+        f"api        http://{API_HOST}:{port}",
+        f"health     http://{API_HOST}:{port}/health",
+        f"metrics    http://{API_HOST}:{port}/metrics/redis",
+        *([f"docs       http://{API_HOST}:{port}/docs"] if docs else []),
         "press Ctrl-C to stop everything",
     ]
-    print("\n".join(lines), flush=True)  # noqa: T201  # the command's output
+    return "\n".join(lines)
 
 
 async def _supervise(
