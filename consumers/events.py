@@ -25,6 +25,7 @@ from streams import Context, Keys, Registry
 log = logging.getLogger(__name__)
 
 WATCH_ATTEMPTS: Final = 10
+DROP_BATCH: Final = 200  # events read, checked and deleted per transaction
 _SPACES: Final = re.compile(r"\s+")
 _TAG_JUNK: Final = re.compile(r"[^a-z0-9+#&-]+")
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -152,15 +153,40 @@ async def drop_past(redis: Redis, keys: Keys, before_ms: int) -> int:
     """Delete events that start before before_ms, with their index entries; return how many."""
     by_start = keys.data("events", "by_start")
     ids = [as_text(i) for i in await redis.zrangebyscore(by_start, "-inf", f"({before_ms}")]
-    events = await load(redis, keys, ids)
+    dropped = 0
+    for start in range(0, len(ids), DROP_BATCH):
+        dropped += await _drop_batch(redis, keys, ids[start : start + DROP_BATCH], before_ms)
+    return dropped
+
+
+async def _drop_batch(redis: Redis, keys: Keys, ids: list[str], before_ms: int) -> int:
+    """Delete those of ids that still start before before_ms, as one transaction.
+
+    The events are watched while read, so an event stored again (rescheduled) between the
+    read and the delete aborts the transaction, and the retry reads its new start.
+    """
+    by_start = keys.data("events", "by_start")
+    event_keys = [keys.data("event", i) for i in ids]
     async with redis.pipeline(transaction=True) as pipe:
-        for event in events:
-            _unindex(pipe, keys, event)
-            pipe.delete(keys.data("event", event.id))
-        if ids:
-            pipe.zrem(by_start, *ids)
-        await pipe.execute()
-    return len(events)
+        for _ in range(WATCH_ATTEMPTS):
+            try:
+                await pipe.watch(*event_keys)
+                raw = await pipe.mget(event_keys)
+                events = [decode_event(as_bytes(r)) for r in raw if r is not None]
+                past = [e for e in events if e.starts_ms < before_ms]
+                gone = [i for i, r in zip(ids, raw, strict=True) if r is None]
+                pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                for event in past:
+                    _unindex(pipe, keys, event)
+                    pipe.delete(keys.data("event", event.id))
+                if past or gone:
+                    pipe.zrem(by_start, *[e.id for e in past], *gone)
+                await pipe.execute()
+                return len(past)
+            except WatchError:
+                log.debug("events changed while past ones were dropped; trying again")
+    # Raised as a transient failure: the worker retries the message with backoff.
+    raise WatchError("events kept changing while past ones were dropped")
 
 
 async def handle_discovered(payload: EventDiscovered, ctx: Context) -> None:

@@ -18,6 +18,7 @@ import msgspec
 
 from streams import ConfigError, Secret
 from streams.config import check_redis_url
+from streams.scheduler import MAX_EVERY_MS
 
 HOUR_MS: Final = 3_600_000
 DAY_MS: Final = 24 * HOUR_MS
@@ -69,12 +70,16 @@ def _port(text: str, problem: str) -> int:
     return int(text)
 
 
-def _positive_ms(env: Mapping[str, str], variable: str, default: int) -> int:
+def _positive_ms(
+    env: Mapping[str, str], variable: str, default: int, maximum: int | None = None
+) -> int:
     raw = env.get(variable, "").strip()
     if not raw:
         return default
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigError(variable, f"must be a positive number of milliseconds, got {raw!r}")
+    if maximum is not None and int(raw) > maximum:
+        raise ConfigError(variable, f"must be at most {maximum} ms, got {raw}")
     return int(raw)
 
 
@@ -83,16 +88,17 @@ def from_env(env: Mapping[str, str] | None = None) -> AppSettings:
     env = os.environ if env is None else env
     cache_url = env.get("CACHE_REDIS_URL", "").strip()
     if cache_url:
-        try:
-            check_redis_url(cache_url)
-        except ConfigError as exc:
-            raise ConfigError("CACHE_REDIS_URL", exc.problem) from None
+        check_redis_url(cache_url, "CACHE_REDIS_URL")
     return AppSettings(
         webhook_hosts=parse_hosts(env.get("NOTIFICATIONS_WEBHOOK_HOSTS", "")),
         webhook_timeout_ms=_positive_ms(env, "NOTIFICATIONS_WEBHOOK_TIMEOUT_MS", 5_000),
         cache_redis_url=Secret(cache_url) if cache_url else None,
         active_window_ms=_positive_ms(env, "GODO_ACTIVE_WINDOW_MS", DAY_MS),
-        recommendations_every_ms=_positive_ms(env, "GODO_RECOMMENDATIONS_EVERY_MS", HOUR_MS),
-        drop_past_events_every_ms=_positive_ms(env, "GODO_DROP_PAST_EVENTS_EVERY_MS", DAY_MS),
-        trim_every_ms=_positive_ms(env, "GODO_TRIM_EVERY_MS", 300_000),
+        recommendations_every_ms=_positive_ms(
+            env, "GODO_RECOMMENDATIONS_EVERY_MS", HOUR_MS, MAX_EVERY_MS
+        ),
+        drop_past_events_every_ms=_positive_ms(
+            env, "GODO_DROP_PAST_EVENTS_EVERY_MS", DAY_MS, MAX_EVERY_MS
+        ),
+        trim_every_ms=_positive_ms(env, "GODO_TRIM_EVERY_MS", 300_000, MAX_EVERY_MS),
     )

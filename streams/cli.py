@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from streams.client import redact
 from streams.errors import StreamsError
+from streams.loading import call_factory, import_object
 from streams.router import Registry
 
 DEFAULT_APP: Final = "consumers.registry:registry"
@@ -28,18 +29,20 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def load_registry(spec: str | None = None) -> Registry:
-    """Import the application's Registry from 'module:attribute' (STREAMS_APP or the default)."""
-    spec = spec or os.environ.get("STREAMS_APP") or DEFAULT_APP
-    module_name, _, attribute = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-        found = getattr(module, attribute or "registry")
-    except (ImportError, AttributeError) as exc:
-        raise StreamsError(f"cannot load the application {spec!r} (STREAMS_APP): {exc}") from None
-    registry = found() if callable(found) and not isinstance(found, Registry) else found
-    if not isinstance(registry, Registry):
-        raise StreamsError(f"{spec!r} (STREAMS_APP) is not a streams.Registry")
-    return registry
+    """Import the application's Registry from 'module:attribute' (--app, STREAMS_APP or the default).
+
+    The attribute is a Registry, or a function returning one.
+    """
+    source = "--app" if spec else "STREAMS_APP"
+    spec = spec or os.environ.get("STREAMS_APP", "").strip() or DEFAULT_APP
+    found = import_object(spec, source, DEFAULT_APP)
+    if callable(found) and not isinstance(found, Registry):
+        found = call_factory(found, spec, source)
+    if not isinstance(found, Registry):
+        raise StreamsError(
+            f"{source}: {spec!r} is a {type(found).__name__}, not a streams.Registry"
+        )
+    return found
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="streams", description="Redis Streams background processing."
     )
     parser.add_argument(
-        "--log-level", default=os.environ.get("LOG_LEVEL", "INFO"), help="default: INFO"
+        "--log-level",
+        default=os.environ.get("LOG_LEVEL", "").strip() or "INFO",
+        help="default: $LOG_LEVEL, else INFO",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
@@ -58,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.add_parser(sub)
+        command: argparse.ArgumentParser = sub.choices[name]
+        # Accepted after the command too (`streams worker --log-level DEBUG`); SUPPRESS keeps
+        # the value given before the command when it is not repeated.
+        command.add_argument("--log-level", default=argparse.SUPPRESS, help="default: INFO")
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -67,7 +77,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    args = _parser().parse_args(argv)
+    args, unknown = _parser().parse_known_args(argv)
+    if unknown:
+        # Reported by the command's own parser, so the usage line shown is the command's.
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if str(args.log_level).upper() not in logging.getLevelNamesMapping():
         fail(
             f"--log-level/LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {args.log_level!r}"

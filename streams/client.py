@@ -11,10 +11,10 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from streams.config import Settings
+from streams.config import SOCKET_TIMEOUT_MS, Settings
 
 CONNECT_TIMEOUT_S: Final = 5.0
-SOCKET_TIMEOUT_S: Final = 5.0
+SOCKET_TIMEOUT_S: Final = SOCKET_TIMEOUT_MS / 1000
 HEALTH_CHECK_INTERVAL_S: Final = 30
 # Greedy up to the last '@' before a space or quote: redis-py (urlsplit) takes everything up to
 # the last '@' as user info and accepts the scheme in any case; a stray '/' is hidden too.
@@ -36,7 +36,7 @@ def create_redis(
 ) -> Redis:
     """Create a pooled client: bounded pool, timeouts, retries with exponential backoff.
 
-    Blocking reads must be shorter than socket_timeout_s; Settings keeps block_ms small.
+    Blocking reads must be shorter than socket_timeout_s; Settings caps block_ms (MAX_BLOCK_MS).
     """
     pool = BlockingConnectionPool.from_url(
         settings.redis_url.reveal(),

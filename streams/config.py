@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Annotated, Final, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
@@ -23,6 +23,17 @@ _T = TypeVar("_T")
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
+
+# The client's socket timeout (client.py). A blocking read must return well before it, or
+# every idle read would time out and look like an outage.
+SOCKET_TIMEOUT_MS: Final = 5_000
+MAX_BLOCK_MS: Final = SOCKET_TIMEOUT_MS - 1_000
+# Upper bounds where a huge value breaks the process: one task per unit of concurrency,
+# Redis refuses counts and expiry times beyond int64, timers overflow.
+MAX_CONCURRENCY: Final = 10_000
+MAX_BATCH_SIZE: Final = 10_000
+MAX_VISIBILITY_TIMEOUT_MS: Final = 24 * 3600 * 1000
+MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
 
 
 class Secret:
@@ -51,12 +62,14 @@ class Secret:
 class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Tunables of one queue; times are in milliseconds."""
 
-    concurrency: Positive = 16
-    batch_size: Positive = 500
+    concurrency: Annotated[int, msgspec.Meta(ge=1, le=MAX_CONCURRENCY)] = 16
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=MAX_BATCH_SIZE)] = 500
     max_attempts: Positive = 5
     backoff_base_ms: Positive = 1_000
     backoff_cap_ms: Positive = 30_000
-    visibility_timeout_ms: Annotated[int, msgspec.Meta(ge=100)] = 30_000
+    visibility_timeout_ms: Annotated[int, msgspec.Meta(ge=100, le=MAX_VISIBILITY_TIMEOUT_MS)] = (
+        30_000
+    )
     retention_ms: Positive = 24 * 3600 * 1000
     max_len: Positive = 1_000_000
 
@@ -71,7 +84,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         default_factory=lambda: {q: QueueSettings() for q in DEFAULT_QUEUES}
     )
     block_ms: Positive = 1_000
-    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50)] = 5_000
+    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50, le=MAX_HEARTBEAT_INTERVAL_MS)] = 5_000
     shutdown_timeout_ms: NonNegative = 25_000
     max_connections: Positive = 50
     api_token: Secret | None = None
@@ -95,6 +108,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 def _check_settings(settings: Settings) -> None:
     check_redis_url(settings.redis_url.reveal())
+    if settings.block_ms > MAX_BLOCK_MS:
+        raise ConfigError(
+            "STREAMS_BLOCK_MS",
+            f"{settings.block_ms} must be at most {MAX_BLOCK_MS}: a blocking read must end "
+            f"well before the client's {SOCKET_TIMEOUT_MS // 1000} s socket timeout",
+        )
     for variable, value in (("STREAMS_PREFIX", settings.prefix), ("STREAMS_GROUP", settings.group)):
         if not _NAME_RE.match(value):
             raise ConfigError(variable, f"{value!r} must be 1-64 letters, digits, '_', '.' or '-'")
@@ -138,23 +157,61 @@ def _variable(queue: str, field: str, source: Mapping[str, str]) -> str:
     return source.get(field, f"STREAMS_{_env_part(queue)}_{field.upper()}")
 
 
-def check_redis_url(url: str) -> None:
-    """Raise ConfigError unless url is a redis:// or rediss:// URL (never echoing the URL)."""
+_URL_FORM: Final = "expected redis://HOST:PORT/DB, with an optional password before the host"
+_DB: Final = re.compile(r"^[0-9]{1,9}$")
+# Query options redis-py would honour. The client sets its own timeouts, pool size, retries and
+# client name (see client.py); a URL overriding them would break STREAMS_BLOCK_MS and
+# STREAMS_MAX_CONNECTIONS, so only the database and, for rediss://, the TLS options pass.
+_URL_OPTIONS: Final = frozenset({"db"})
+_TLS_URL_OPTIONS: Final = frozenset(
+    {
+        "ssl_cert_reqs",
+        "ssl_ca_certs",
+        "ssl_ca_path",
+        "ssl_certfile",
+        "ssl_keyfile",
+        "ssl_check_hostname",
+    }
+)
+_CERT_REQS: Final = frozenset({"none", "optional", "required"})
+
+
+def check_redis_url(url: str, variable: str = "REDIS_URL") -> None:
+    """Raise ConfigError unless url is a usable redis:// or rediss:// URL (never echoing it)."""
     try:
         parts = urlsplit(url)
-        _ = parts.port
+        port = parts.port
     except ValueError:
         raise ConfigError(
-            "REDIS_URL",
-            "is not a valid URL; expected redis://HOST:PORT/DB, with an optional password before the host",
+            variable,
+            f"is not a valid URL (check the port and any [] around an IPv6 host); {_URL_FORM}",
         ) from None
     if parts.scheme not in ("redis", "rediss"):
-        raise ConfigError("REDIS_URL", "must start with redis:// or rediss:// (TLS)")
-    if not parts.hostname:
-        raise ConfigError(
-            "REDIS_URL",
-            "has no host; expected redis://HOST:PORT/DB, with an optional password before the host",
-        )
+        raise ConfigError(variable, "must start with redis:// or rediss:// (TLS)")
+    if not parts.hostname or any(c.isspace() for c in parts.hostname):
+        raise ConfigError(variable, f"has no valid host; {_URL_FORM}")
+    if port == 0:
+        raise ConfigError(variable, "port must be between 1 and 65535")
+    db = parts.path.strip("/")
+    if db and not _DB.match(db):
+        raise ConfigError(variable, "database must be a number, as in redis://HOST:PORT/0")
+    _check_url_options(parts.query, parts.scheme == "rediss", variable)
+
+
+def _check_url_options(query: str, tls: bool, variable: str) -> None:
+    allowed = _URL_OPTIONS | _TLS_URL_OPTIONS if tls else _URL_OPTIONS
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name not in allowed:
+            supported = ", ".join(sorted(allowed))
+            raise ConfigError(
+                variable,
+                f"option {name!r} is not supported (supported: {supported}; "
+                "timeouts, pool size and retries are set by godo-streams)",
+            )
+        if (name == "db" and not _DB.match(value)) or (
+            name == "ssl_cert_reqs" and value.lower() not in _CERT_REQS
+        ):
+            raise ConfigError(variable, f"option {name!r} has an invalid value")
 
 
 def _env_part(name: str) -> str:
@@ -234,7 +291,7 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     prefix: str = "godo"
     group: str = "godo"
     block_ms: Positive = 1_000
-    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50)] = 5_000
+    heartbeat_interval_ms: Annotated[int, msgspec.Meta(ge=50, le=MAX_HEARTBEAT_INTERVAL_MS)] = 5_000
     shutdown_timeout_ms: NonNegative = 25_000
     max_connections: Positive = 50
     api_docs: bool = True

@@ -6,21 +6,21 @@ function taking a random.Random and returning an endless iterator of (queue, typ
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import random
 from collections.abc import Callable, Iterator
-from typing import Final
+from typing import Final, cast
 
 import anyio
 from redis.exceptions import RedisError
 
-from streams.cli import load_registry
 from streams.client import create_redis
 from streams.config import Settings
 from streams.errors import StreamsError
+from streams.loading import call_factory, import_object
 from streams.producer import Producer
+from streams.router import Registry
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +29,34 @@ Sample = tuple[str, str, object]
 SampleFactory = Callable[[random.Random], Iterator[Sample]]
 
 
+def _spec(spec: str | None) -> str:
+    return spec or os.environ.get("STREAMS_DEMO", "").strip() or DEFAULT_SAMPLES
+
+
 def load_samples(spec: str | None = None) -> SampleFactory:
-    spec = spec or os.environ.get("STREAMS_DEMO") or DEFAULT_SAMPLES
-    module_name, _, attribute = spec.partition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute or "samples")
-    except (ImportError, AttributeError) as exc:
-        raise StreamsError(f"cannot load the demo samples {spec!r} (STREAMS_DEMO): {exc}") from None
+    """Import the sample factory from 'module:attribute' (STREAMS_DEMO or the default)."""
+    spec = _spec(spec)
+    found = import_object(spec, "STREAMS_DEMO", DEFAULT_SAMPLES)
     if not callable(found):
-        raise StreamsError(f"{spec!r} (STREAMS_DEMO) is not a function")
+        raise StreamsError(f"STREAMS_DEMO: {spec!r} is a {type(found).__name__}, not a function")
     factory: SampleFactory = found
     return factory
 
 
-async def publish_samples(settings: Settings, rate_per_s: float, spec: str | None = None) -> None:
+def demo_samples(spec: str | None = None) -> Iterator[Sample]:
+    """Load the sample factory and start it; a failure is one StreamsError naming STREAMS_DEMO."""
+    factory = load_samples(spec)
+    rng = random.Random()  # noqa: S311  # demo data, not security
+    samples = call_factory(lambda: iter(factory(rng)), _spec(spec), "STREAMS_DEMO")
+    return cast(Iterator[Sample], samples)
+
+
+async def publish_samples(
+    settings: Settings, registry: Registry, samples: Iterator[Sample], rate_per_s: float
+) -> None:
     """Publish one sample every 1/rate_per_s seconds until cancelled; log and go on on errors."""
-    samples = load_samples(spec)(random.Random())  # noqa: S311  # demo data, not security
-    producer_registry = load_registry()
     redis = create_redis(settings, max_connections=2)
-    producer = Producer(redis, settings, producer_registry)
+    producer = Producer(redis, settings, registry)
     published = 0
     try:
         for queue, type_, data in samples:

@@ -12,7 +12,6 @@ two schedulers briefly both believe they lead.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
@@ -31,7 +30,9 @@ from redis.exceptions import RedisError, ResponseError
 from streams.config import Settings
 from streams.errors import ConfigError, StreamsError
 from streams.keys import Keys
+from streams.loading import call_factory, import_object
 from streams.messages import to_fields
+from streams.outage import TRANSIENT, Outage
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ JOB_HEADER: Final = "scheduler-job"
 SLOT_HEADER: Final = "scheduler-slot"
 DEFAULT_LEASE_MS: Final = 15_000
 DEFAULT_CHECK_MS: Final = 1_000
+# Lease and tick keys expire after these (PX); Redis refuses expiry times beyond int64.
+MAX_LEASE_MS: Final = 3_600_000
+MAX_EVERY_MS: Final = 366 * 24 * 3_600_000
 
 
 def _script(name: str) -> str:
@@ -97,8 +101,8 @@ class Job:
     def __post_init__(self) -> None:
         if not self.name or ":" in self.name:
             raise ValueError(f"job name {self.name!r} must be non-empty and without ':'")
-        if self.every_ms < 1:
-            raise ValueError(f"job {self.name!r}: every_ms must be at least 1")
+        if not 1 <= self.every_ms <= MAX_EVERY_MS:
+            raise ValueError(f"job {self.name!r}: every_ms must be between 1 and {MAX_EVERY_MS}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +113,10 @@ class SchedulerConfig:
     check_ms: int = DEFAULT_CHECK_MS
 
     def __post_init__(self) -> None:
-        if self.lease_ms < 100:
-            raise ConfigError("STREAMS_SCHEDULER_LEASE_MS", "must be at least 100")
+        if not 100 <= self.lease_ms <= MAX_LEASE_MS:
+            raise ConfigError(
+                "STREAMS_SCHEDULER_LEASE_MS", f"must be between 100 and {MAX_LEASE_MS}"
+            )
         if not 10 <= self.check_ms <= self.lease_ms // 3:
             raise ConfigError(
                 "STREAMS_SCHEDULER_CHECK_MS", "must be between 10 and a third of the lease"
@@ -133,19 +139,16 @@ def _ms(env: Mapping[str, str], variable: str, default: int) -> int:
 
 
 def load_jobs(spec: str | None = None) -> list[Job]:
-    """Import the jobs from 'module:attribute' (STREAMS_SCHEDULE or the default).
+    """Import the jobs from 'module:attribute' (--schedule, STREAMS_SCHEDULE or the default).
 
     The attribute is a sequence of Job, or a function returning one.
     """
-    spec = spec or os.environ.get("STREAMS_SCHEDULE") or DEFAULT_SCHEDULE
-    module_name, _, attribute = spec.partition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attribute or "jobs")
-    except (ImportError, AttributeError) as exc:
-        raise StreamsError(f"cannot load the schedule {spec!r} (STREAMS_SCHEDULE): {exc}") from None
-    jobs = found() if callable(found) else found
+    source = "--schedule" if spec else "STREAMS_SCHEDULE"
+    spec = spec or os.environ.get("STREAMS_SCHEDULE", "").strip() or DEFAULT_SCHEDULE
+    found = import_object(spec, source, DEFAULT_SCHEDULE)
+    jobs = call_factory(found, spec, source) if callable(found) else found
     if not isinstance(jobs, Sequence) or not all(isinstance(j, Job) for j in jobs):
-        raise StreamsError(f"{spec!r} (STREAMS_SCHEDULE) is not a sequence of streams Jobs")
+        raise StreamsError(f"{source}: {spec!r} is not a sequence of streams Jobs")
     return list(jobs)
 
 
@@ -274,17 +277,38 @@ class Scheduler:
             self.is_leader = False
             log.info("scheduler %s released the lease", self.name)
 
+    async def wait_for_redis(self) -> None:
+        """Return once Redis answers; until then log once and retry with capped backoff."""
+        outage = Outage(log, f"scheduler {self.name}: waiting at start")
+        while True:
+            try:
+                await self.redis.ping()
+            except TRANSIENT as exc:
+                await self.clock.sleep(outage.failed(exc))
+            else:
+                outage.recovered()
+                return
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Step forever every check_ms; release the lease when cancelled."""
+        """Step forever every check_ms; release the lease when cancelled.
+
+        Redis down: one log line per outage, capped backoff, and no lease held meanwhile.
+        """
         task_status.started()
+        outage = Outage(log, f"scheduler {self.name}")
         try:
             while True:
+                delay_s = self.config.check_ms / 1000
                 try:
                     await self.step()
+                    outage.recovered()
+                except TRANSIENT as exc:
+                    self.is_leader = False
+                    delay_s = max(delay_s, outage.failed(exc))
                 except RedisError as exc:
                     log.warning("scheduler %s: redis error, will retry: %s", self.name, exc)
                     self.is_leader = False
-                await self.clock.sleep(self.config.check_ms / 1000)
+                await self.clock.sleep(delay_s)
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(2):
                 try:

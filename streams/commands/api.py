@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import socket
 from typing import Any, Final
@@ -12,7 +13,10 @@ from streams.cli import load_registry
 from streams.config import from_env
 from streams.errors import ConfigError, StreamsError
 
+log = logging.getLogger(__name__)
+
 DEFAULT_PORT: Final = 8000
+STARTUP_FAILURE: Final = 3  # uvicorn's exit code when the application fails to start
 ALL_INTERFACES: Final = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
 
 
@@ -41,32 +45,66 @@ def port(args: argparse.Namespace) -> int:
     return int(raw)
 
 
-def _dual_stack(port: int) -> socket.socket:
-    # asyncio makes an IPv6 listener IPv6-only; bind one that accepts IPv4 too.
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Bind host:port now, so a taken port or an unknown host is one line, not uvicorn's log.
+
+    :: is one dual-stack socket (asyncio would make it IPv6-only); a name gets a socket for
+    each address it resolves to, as uvicorn would bind them.
+    """
     try:
-        return socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+        if host == "::":
+            return [socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)]
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except OSError as exc:
-        raise StreamsError(f"cannot listen on [::]:{port}: {exc.strerror or exc}") from None
+        raise StreamsError(f"cannot listen on {_where(host, port)}: {_reason(exc)}") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in found:
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise StreamsError(f"cannot listen on {_where(host, port)}: {_reason(exc)}") from None
+    return sockets
+
+
+def _where(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
     registry = load_registry(args.app)
     bind_port = port(args)
+    sockets = listen(args.host, bind_port)
     uvicorn = importlib.import_module("uvicorn")
     # Imported here, not at module level: streams must not depend on the api package.
     app = importlib.import_module("api.app").create_app(settings, registry)
-    options: dict[str, Any] = {
-        "proxy_headers": True,
-        "forwarded_allow_ips": "*",
-        "timeout_graceful_shutdown": 10,
-        "log_config": None,  # keep the logging the `streams` command set up
+    config = uvicorn.Config(
+        app,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        timeout_graceful_shutdown=10,
+        log_config=None,  # keep the logging the `streams` command set up
         # Off by default: a line per scrape costs ~20% of the API's CPU (bench W5); Railway logs requests.
-        "access_log": args.access_log,
-    }
-    if args.host != "::":
-        uvicorn.run(app, host=args.host, port=bind_port, **options)
-        return 0
-    with _dual_stack(bind_port) as sock:
-        uvicorn.run(app, fd=sock.fileno(), **options)
-    return 0
+        access_log=args.access_log,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn logs where it listens only when it binds the sockets itself.
+    log.info("API listening on http://%s", _where(args.host, bind_port))
+    try:
+        server.run(sockets=sockets)
+    finally:
+        for sock in sockets:
+            sock.close()
+    # Like uvicorn.run: the application failed to start (uvicorn has logged why).
+    return 0 if server.started else STARTUP_FAILURE

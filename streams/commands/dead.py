@@ -18,6 +18,7 @@ from streams.errors import StreamsError
 from streams.keys import Keys
 
 _ID: Final = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
+MAX_COUNT: Final = 2**63 - 1  # Redis refuses a COUNT beyond int64; more than that is "all"
 
 
 def add_parser(sub: Any) -> None:
@@ -29,8 +30,10 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--id", dest="ids", action="append", default=[], help="a dead letter id (repeatable)"
     )
-    parser.add_argument("--limit", type=int, default=100, help="list: how many (default 100)")
-    parser.add_argument("--json", action="store_true", help="list: print JSON lines")
+    parser.add_argument(
+        "--limit", type=int, default=100, help="list: at most this many, oldest first (default 100)"
+    )
+    parser.add_argument("--json", action="store_true", help="list: print a JSON array")
     parser.set_defaults(run=run)
 
 
@@ -50,9 +53,9 @@ def _describe(letter: deadletter.DeadLetter) -> str:
 
 
 async def _list(redis: Redis, keys: Keys, args: argparse.Namespace) -> str:
-    letters = await deadletter.list_dead(redis, keys, args.queue, args.limit)
+    letters = await deadletter.list_dead(redis, keys, args.queue, min(args.limit, MAX_COUNT))
     if args.json:
-        return "\n".join(msgspec.json.encode(letter).decode() for letter in letters)
+        return msgspec.json.encode(letters).decode()
     return "\n".join(_describe(letter) for letter in letters) or "no dead letters"
 
 

@@ -15,21 +15,28 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
 import anyio
 
-from streams.cli import fail
+from streams.cli import fail, load_registry
 from streams.client import redact
-from streams.config import Settings, from_env
-from streams.demo import publish_samples
+from streams.commands.api import listen
+from streams.config import from_env
+from streams.demo import Sample, demo_samples, publish_samples
+from streams.router import Registry
+from streams.scheduler import SchedulerConfig, load_jobs
 from streams.server import LocalServer
 
 log = logging.getLogger(__name__)
 
 POLL_S: Final = 0.2
+API_HOST: Final = "127.0.0.1"
+# Only to check the other settings before the local server exists; never connected to.
+UNUSED_URL: Final = "redis://127.0.0.1:1/0"
 EXTRA_GRACE_S: Final = 5.0
 
 
@@ -41,9 +48,26 @@ def add_parser(sub: Any) -> None:
         "--demo", action="store_true", help="keep publishing sample messages (a modest rate)"
     )
     parser.add_argument("--demo-rate", type=float, default=5.0, help="messages per second (max 50)")
-    parser.add_argument("--port", type=int, default=8000, help="the API's port (default: 8000)")
-    parser.add_argument("--data-dir", type=Path, default=Path(".streams-dev"))
+    parser.add_argument("--port", type=_port, default=8000, help="the API's port (default: 8000)")
+    parser.add_argument(
+        "--data-dir",
+        type=_data_dir,
+        default=Path(".streams-dev"),
+        help="the local server's data (default: .streams-dev)",
+    )
     parser.set_defaults(run=run)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a TCP port number (1-65535), got {text!r}")
+    return int(text)
+
+
+def _data_dir(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a directory, got an empty string")
+    return Path(text)
 
 
 class Child:
@@ -65,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.demo_rate <= 50:
         fail("--demo-rate must be between 0 and 50 messages per second")
     url = os.environ.get("REDIS_URL", "").strip()
+    registry, samples = _check_before_start(args, url)
     server: LocalServer | None = None
     if not url:
         server = LocalServer(data_dir=args.data_dir).start()
@@ -74,12 +99,14 @@ def run(args: argparse.Namespace) -> int:
         env = {**os.environ, "REDIS_URL": url}
         settings = from_env(env)
         children = [
-            Child("api", ["api", "--host", "127.0.0.1", "--port", str(args.port)], env),
+            Child("api", ["api", "--host", API_HOST, "--port", str(args.port)], env),
             Child("worker", ["worker"], env),
             Child("scheduler", ["scheduler"], env),
         ]
-        _announce(url, server, args.port)
-        return anyio.run(_supervise, children, settings, args.demo_rate if args.demo else None)
+        text = announcement(url, server, args.port, settings.api_docs)
+        print(text, flush=True)  # noqa: T201  # the command's output
+        demo = None if samples is None else partial(publish_samples, settings, registry, samples)
+        return anyio.run(_supervise, children, demo, args.demo_rate)
     finally:
         _stop_children(children, grace_s=_grace_s(os.environ))
         if server is not None:
@@ -87,19 +114,53 @@ def run(args: argparse.Namespace) -> int:
             log.info("local server stopped; data kept in %s", args.data_dir)
 
 
-def _announce(url: str, server: LocalServer | None, port: int) -> None:
+def _check_before_start(
+    args: argparse.Namespace, url: str
+) -> tuple[Registry, Iterator[Sample] | None]:
+    """Find the mistakes the children would die of before anything starts; exit 2 on one."""
+    from_env({**os.environ, "REDIS_URL": url or UNUSED_URL})
+    SchedulerConfig.from_env(os.environ)
+    registry = load_registry()
+    load_jobs()
+    samples = demo_samples() if args.demo else None
+    for sock in listen(API_HOST, args.port):
+        sock.close()
+    if not url:
+        _check_data_dir(args.data_dir)
+    return registry, samples
+
+
+def _check_data_dir(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        fail(f"--data-dir {str(path)!r} is a file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".streams-dev-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        fail(f"--data-dir {str(path)!r} is not a writable directory: {exc.strerror or exc}")
+
+
+def announcement(url: str, server: LocalServer | None, port: int, docs: bool) -> str:
+    """What dev prints once everything is started: where each part is."""
     where = f"local server, data in {server.data_dir}" if server else "REDIS_URL"
     lines = [
         f"redis      {redact(url)}  ({where})",
-        f"api        http://127.0.0.1:{port}",
-        f"health     http://127.0.0.1:{port}/health",
-        f"metrics    http://127.0.0.1:{port}/metrics/redis",
+        f"api        http://{API_HOST}:{port}",
+        f"health     http://{API_HOST}:{port}/health",
+        f"metrics    http://{API_HOST}:{port}/metrics/redis",
+        *([f"docs       http://{API_HOST}:{port}/docs"] if docs else []),
         "press Ctrl-C to stop everything",
     ]
-    print("\n".join(lines), flush=True)  # noqa: T201  # the command's output
+    return "\n".join(lines)
 
 
-async def _supervise(children: list[Child], settings: Settings, demo_rate: float | None) -> int:
+async def _supervise(
+    children: list[Child],
+    demo: Callable[[float], Coroutine[Any, Any, None]] | None,
+    demo_rate: float,
+) -> int:
     """Run until a signal (exit 0) or until a child dies on its own (exit 1)."""
     code = 0
     async with anyio.create_task_group() as tg:
@@ -118,8 +179,8 @@ async def _supervise(children: list[Child], settings: Settings, demo_rate: float
 
         tg.start_soon(watch)
         tg.start_soon(_stop_on_signal, tg.cancel_scope)
-        if demo_rate is not None:
-            tg.start_soon(publish_samples, settings, demo_rate)
+        if demo is not None:
+            tg.start_soon(demo, demo_rate)
     return code
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -11,6 +12,7 @@ import anyio
 from streams.cli import load_registry
 from streams.client import create_redis
 from streams.config import from_env
+from streams.errors import StreamsError
 from streams.producer import Producer
 
 
@@ -27,7 +29,9 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
     registry = load_registry(args.app)
-    raw = sys.stdin.buffer.read() if args.json == "-" else str(args.json).encode()
+    # os.fsencode gives back the bytes as typed (str.encode fails on bytes that are not UTF-8).
+    raw = sys.stdin.buffer.read() if args.json == "-" else os.fsencode(args.json)
+    _check_utf8(raw)
     settings.queue(args.queue)
     payload = registry.encode(args.queue, args.type, raw)  # validates before connecting
 
@@ -42,3 +46,11 @@ def run(args: argparse.Namespace) -> int:
 
     print(anyio.run(publish))  # noqa: T201  # the command's output
     return 0
+
+
+def _check_utf8(raw: bytes) -> None:
+    # JSON is UTF-8; msgspec raises UnicodeDecodeError, not a DecodeError, inside a string.
+    try:
+        raw.decode()
+    except UnicodeDecodeError as exc:
+        raise StreamsError(f"the payload is not valid UTF-8 (byte {exc.start})") from None

@@ -9,6 +9,7 @@ import signal
 from typing import Any
 
 import anyio
+from redis.asyncio import Redis
 
 from streams.cli import load_registry
 from streams.client import create_redis
@@ -40,17 +41,12 @@ def run(args: argparse.Namespace) -> int:
         redis = create_redis(settings, max_connections=4)
         try:
             scheduler = Scheduler(redis, settings, registry, jobs, config=config, name=args.name)
-            policy = await risky_eviction_policy(redis)
-            if policy:
-                log.warning(
-                    "redis maxmemory-policy is %s: it may evict streams (lost work); "
-                    "use noeviction or volatile-lru",
-                    policy,
-                )
-            names = ", ".join(f"{j.name} every {j.every_ms} ms" for j in jobs)
-            log.info("scheduler %s started: %s", scheduler.name, names)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_stop_on_signal, tg.cancel_scope)
+                await scheduler.wait_for_redis()
+                await _warn_about_eviction(redis)
+                names = ", ".join(f"{j.name} every {j.every_ms} ms" for j in jobs)
+                log.info("scheduler %s started: %s", scheduler.name, names)
                 await tg.start(scheduler.run)
             log.info("scheduler %s stopped", scheduler.name)
         finally:
@@ -58,6 +54,16 @@ def run(args: argparse.Namespace) -> int:
 
     anyio.run(main)
     return 0
+
+
+async def _warn_about_eviction(redis: Redis) -> None:
+    policy = await risky_eviction_policy(redis)
+    if policy:
+        log.warning(
+            "redis maxmemory-policy is %s: it may evict streams (lost work); "
+            "use noeviction or volatile-lru",
+            policy,
+        )
 
 
 async def _stop_on_signal(scope: anyio.CancelScope) -> None:

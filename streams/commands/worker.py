@@ -13,7 +13,7 @@ import anyio
 
 from streams.cli import load_registry
 from streams.client import create_redis
-from streams.config import Settings, from_env
+from streams.config import MAX_CONCURRENCY, Settings, from_env
 from streams.router import Registry
 from streams.worker import Worker
 
@@ -26,7 +26,9 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument("queues", nargs="*", metavar="QUEUE")
     parser.add_argument(
-        "--concurrency", type=_positive, help="handler tasks per queue (default: per-queue setting)"
+        "--concurrency",
+        type=_concurrency,
+        help="handler tasks per queue (default: per-queue setting)",
     )
     parser.add_argument(
         "--name", help="consumer name (default: host or Railway replica id, plus pid)"
@@ -42,19 +44,22 @@ def _has_uvloop() -> bool:
     return importlib.util.find_spec("uvloop") is not None
 
 
-def _positive(text: str) -> int:
+def _concurrency(text: str) -> int:
+    expected = f"expected a whole number from 1 to {MAX_CONCURRENCY}, got {text!r}"
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        raise argparse.ArgumentTypeError(expected) from None
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(expected)
     return value
 
 
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
     registry = load_registry(args.app)
+    # A queue named twice would get two consumers under one name, sharing one lease entry.
+    args.queues = list(dict.fromkeys(args.queues))
     for queue in args.queues:
         settings.queue(queue)
     anyio.run(_serve, settings, registry, args, backend_options={"use_uvloop": _has_uvloop()})
