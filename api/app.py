@@ -77,8 +77,7 @@ def _lifespan(api: ApiState) -> Callable[[Litestar], AbstractAsyncContextManager
             yield
         finally:
             for client in (api.redis, api.health_redis):
-                await client.aclose()
-                await client.connection_pool.aclose()  # a pool passed in is not closed by aclose()
+                await client.aclose()  # and its pool (create_redis uses Redis.from_pool)
 
     return lifespan
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from streams.config import SOCKET_TIMEOUT_MS, Settings
+from streams.pool import BoundedConnectionPool
 
 CONNECT_TIMEOUT_S: Final = 5.0
 SOCKET_TIMEOUT_S: Final = SOCKET_TIMEOUT_MS / 1000
@@ -38,7 +40,7 @@ def create_redis(
 
     Blocking reads must be shorter than socket_timeout_s; Settings caps block_ms (MAX_BLOCK_MS).
     """
-    pool = BlockingConnectionPool.from_url(
+    pool = BoundedConnectionPool.from_url(
         settings.redis_url.reveal(),
         max_connections=max_connections or settings.max_connections,
         timeout=connect_timeout_s + socket_timeout_s,
@@ -47,7 +49,9 @@ def create_redis(
         socket_keepalive=True,
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
         retry=Retry(ExponentialWithJitterBackoff(base=0.1, cap=2.0), retries),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        # READONLY: the connection reached a replica (after a failover): reconnecting may reach
+        # the new primary, so it is retried like a dropped connection.
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ReadOnlyError],
         client_name="godo-streams",
     )
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # aclose() closes the pool too

@@ -87,7 +87,6 @@ def run(args: argparse.Namespace) -> int:
             return await ACTIONS[args.action](redis, Keys(settings.prefix), args)
         finally:
             await redis.aclose()
-            await redis.connection_pool.aclose()
 
     print(anyio.run(act))  # noqa: T201  # the command's output
     return 0

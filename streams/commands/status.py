@@ -30,7 +30,6 @@ async def collect(settings: Settings) -> list[QueueState]:
         )
     finally:
         await redis.aclose()
-        await redis.connection_pool.aclose()
 
 
 def _row(state: QueueState) -> tuple[str, ...]:

@@ -7,11 +7,14 @@ from collections.abc import AsyncIterator, Callable
 
 import anyio
 import anyio.lowlevel
+import msgspec
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from streams.client import create_redis
 from streams.pool import BoundedConnectionPool
+from tests.support import make_settings, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -105,3 +108,30 @@ async def test_a_cancelled_waiter_does_not_keep_a_slot(
     async with anyio.create_task_group() as tg:  # and the one slot still serves callers in turn
         for _ in range(5):
             tg.start_soon(client.ping)
+
+
+async def test_create_redis_keeps_to_max_connections(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    settings = make_settings(redis_url, prefix)
+    client = create_redis(msgspec.structs.replace(settings, max_connections=2))
+    before = await _open_connections(redis, "godo-streams")
+    peak = 0
+
+    async def blocked_read() -> None:
+        nonlocal peak
+        await client.xread({f"{prefix}:none": "$"}, block=100)
+        peak = max(peak, await _open_connections(redis, "godo-streams") - before)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(8):
+                tg.start_soon(blocked_read)
+    finally:
+        await client.aclose()
+    assert peak == 2
+
+    async def pool_closed() -> bool:  # aclose() closed the pool's connections too
+        return await _open_connections(redis, "godo-streams") == before
+
+    await wait_until(pool_closed)
