@@ -34,6 +34,11 @@ def _invalid_payload(_: AnyRequest, exc: ValidationError) -> Response[ErrorOut]:
     return _answer(422, f"data: {exc.reason}")
 
 
+def _not_utf8(_: AnyRequest, exc: UnicodeDecodeError) -> Response[ErrorOut]:
+    # msgspec raises it, not a DecodeError, for bad UTF-8 inside a JSON string of the body.
+    return _answer(400, f"invalid JSON: not UTF-8 at byte {exc.start}")
+
+
 def _redis_down(request: AnyRequest, exc: RedisError) -> Response[ErrorOut]:
     log.warning("%s %s: redis unavailable: %s", request.method, request.url.path, redact(str(exc)))
     return _answer(503, f"redis unavailable: {type(exc).__name__}")
@@ -50,5 +55,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     500: _unexpected,
     UnknownQueueError: _unknown_queue,
     ValidationError: _invalid_payload,
+    UnicodeDecodeError: _not_utf8,
     RedisError: _redis_down,
 }

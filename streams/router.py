@@ -56,7 +56,7 @@ class Route(Generic[P]):
         """Decode and validate raw JSON, raising DecodeError naming the bad field."""
         try:
             return self.decoder.decode(data)
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 in a JSON string
             raise DecodeError(f"payload of {self.type_name!r} is invalid: {exc}") from None
         except RecursionError:
             raise DecodeError(

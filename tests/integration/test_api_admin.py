@@ -229,7 +229,15 @@ async def test_publish_of_an_unknown_type_is_400(redis_url: str, prefix: str) ->
 
 
 @pytest.mark.parametrize(
-    "content", [b"{not json", b"", b"[]", b'{"data": {}}', b'{"type": 5, "data": {}}']
+    "content",
+    [
+        b"{not json",
+        b"",
+        b"[]",
+        b'{"data": {}}',
+        b'{"type": 5, "data": {}}',
+        b'{"type": "ping", "data": {"message": "\xff"}}',  # not UTF-8 inside a string
+    ],
 )
 async def test_publish_with_invalid_json_or_shape_is_400(
     redis_url: str, prefix: str, content: bytes

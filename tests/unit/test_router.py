@@ -169,6 +169,7 @@ def test_route_decode_returns_the_payload() -> None:
         (b"{", "truncated"),
         (b"\xff", "malformed"),
         (b'{"event_id":1,"title":"t","score":-0.5}', "`$.score`"),
+        (b'{"event_id":1,"title":"\xff"}', "can't decode byte 0xff"),  # bad UTF-8 in a string
     ],
 )
 def test_route_decode_errors_are_decode_errors(data: bytes, fragment: str) -> None:
