@@ -110,10 +110,13 @@ class QueueConsumer:
     async def run(self) -> None:
         """Run until stop() and cancellation; the Worker owns the shutdown sequence."""
         try:
-            await self._ensure_group_with_retry()
+            started = await self._ensure_group_with_retry()
         except StreamsError as exc:
             self._reader_done.set()  # never started
             self._fail_worker(exc)
+            return
+        if not started:  # stopped while Redis was unreachable: nothing was read
+            self._reader_done.set()
             return
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._read_loop)
@@ -186,17 +189,19 @@ class QueueConsumer:
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def _ensure_group_with_retry(self) -> None:
+    async def _ensure_group_with_retry(self) -> bool:
+        """Create the group, waiting out an outage; False when stopped before Redis answered."""
         outage = Outage(log, f"queue={self.queue} create group")
-        while True:
+        while not self._stopping:
             try:
                 await ensure_group(self.redis, self.stream, self.group)
                 outage.recovered()
-                return
+                return True
             except MAYBE_OUTAGE as exc:
                 if not is_outage(exc):
                     raise
                 await anyio.sleep(outage.failed(exc))
+        return False
 
     async def _read_loop(self) -> None:
         outage = Outage(log, f"queue={self.queue} read")

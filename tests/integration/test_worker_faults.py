@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from streams import Context, PermanentError, Producer, Registry, StreamsError
 from streams import heartbeat as heartbeat_module
+from streams.client import create_redis
 from streams.deadletter import list_dead
 from streams.keys import Keys
 from streams.lease import LeaseKeeper
@@ -696,3 +697,28 @@ async def test_a_lease_round_right_after_a_failure_does_not_delay_the_retry(
     assert renewed == [0]
     assert len(tried_at) == 2
     assert tried_at[1] - tried_at[0] < FAST_QUEUE.visibility_timeout_ms / 1000 * 0.8
+
+
+async def test_stop_while_redis_was_never_reachable_does_not_wait_the_shutdown_timeout(
+    prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a worker started while nothing answers at its REDIS_URL, with a long shutdown timeout
+    settings = msgspec.structs.replace(
+        make_settings(f"redis://127.0.0.1:{free_port()}/0", prefix), shutdown_timeout_ms=60_000
+    )
+    redis = create_redis(settings, retries=0)
+    worker = Worker(redis, settings, registry_with(_noop), ["default"])
+
+    async def outage_logged() -> bool:
+        return bool(_outage_lines(caplog))
+
+    try:
+        # When it is stopped after its first failed attempt to reach Redis
+        with anyio.fail_after(30):  # well under the 60 s shutdown timeout
+            async with anyio.create_task_group() as tg:
+                await tg.start(worker.run)
+                await wait_until(outage_logged, timeout_s=10)
+                worker.request_stop()
+        # Then it returned without waiting for handlers that never started
+    finally:
+        await redis.aclose()
