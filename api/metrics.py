@@ -93,7 +93,7 @@ class MetricsController(Controller):
     )
     async def prometheus(self, api: NamedDependency[ApiState]) -> Response[bytes]:
         try:
-            snapshot: Snapshot | None = await api.snapshot()
+            snapshot = await api.snapshot()
         except RedisError:
-            snapshot = None
-        return Response(exposition(snapshot), media_type=PROMETHEUS_TYPE)
+            return Response(exposition(None), media_type=PROMETHEUS_TYPE)
+        return Response(api.exposition(snapshot, exposition), media_type=PROMETHEUS_TYPE)
