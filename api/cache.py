@@ -24,20 +24,11 @@ class TtlCache(Generic[T]):
         self._locks: dict[str, anyio.Lock] = {}
 
     async def get(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
-        fresh = self._fresh(key)
-        if fresh is not None:  # the common case, without creating or entering a lock
-            return fresh[1]
         lock = self._locks.setdefault(key, anyio.Lock())
         async with lock:
-            fresh = self._fresh(key)  # another caller may have computed it meanwhile
-            if fresh is not None:
-                return fresh[1]
+            cached = self._values.get(key)
+            if cached is not None and self.clock() - cached[0] < self.ttl_s:
+                return cached[1]
             value = await compute()
             self._values[key] = (self.clock(), value)
             return value
-
-    def _fresh(self, key: str) -> tuple[float, T] | None:
-        cached = self._values.get(key)
-        if cached is not None and self.clock() - cached[0] < self.ttl_s:
-            return cached
-        return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,22 +46,6 @@ class ApiState:
     # The Prometheus text of the last snapshot: rendering it cost ~40 % of the API's CPU under
     # a scrape storm (bench W5) when done per request, though the snapshot changes once a second.
     _exposition: tuple[Snapshot, bytes] | None = field(default=None, repr=False)
-    _ping: asyncio.Task[bool] | None = field(default=None, repr=False)
-
-    async def ping(self) -> None:
-        """PING Redis on the health client; concurrent callers share the PING in flight.
-
-        Under a storm of /health requests, one PING each queued them behind the health pool's
-        few connections (bench W5); a shared PING still answers after the caller arrived.
-        """
-        ping = self._ping
-        if ping is None or ping.done():
-            ping = self._ping = asyncio.ensure_future(self._ping_once())
-            ping.add_done_callback(_consume_error)
-        await asyncio.shield(ping)  # a caller's timeout must not cancel the others' PING
-
-    async def _ping_once(self) -> bool:
-        return bool(await self.health_client.ping())
 
     def exposition(self, snapshot: Snapshot, render: Callable[[Snapshot], bytes]) -> bytes:
         """Render a snapshot once, however many requests show it."""
@@ -103,9 +86,3 @@ class ApiState:
             cache_hits=hits,
             cache_misses=misses,
         )
-
-
-def _consume_error(future: asyncio.Task[bool]) -> None:
-    # Every caller may have timed out already: retrieve the error so asyncio doesn't log it.
-    if not future.cancelled():
-        future.exception()
