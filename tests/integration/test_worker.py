@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 import time
@@ -139,8 +140,15 @@ async def test_failing_handler_retries_with_growing_gaps_then_dead_letters(
     assert await pending_count(redis, settings) == 0
 
 
+class Abort(BaseException):
+    """A BaseException a library might raise that is neither a cancellation nor an exit."""
+
+
+# Any exception is a transient failure, a BaseException raised of the handler's own accord
+# (a call inside it cancelled by its own timeout, say) included.
+@pytest.mark.parametrize("error", [ConnectionResetError, asyncio.CancelledError, Abort])
 async def test_transient_failure_then_success_is_acknowledged(
-    redis: Redis, redis_url: str, prefix: str
+    redis: Redis, redis_url: str, prefix: str, error: type[BaseException]
 ) -> None:
     settings = make_settings(redis_url, prefix)
     attempts: list[int] = []
@@ -148,7 +156,7 @@ async def test_transient_failure_then_success_is_acknowledged(
     async def handle(job: Job, ctx: Context) -> None:
         attempts.append(ctx.attempt)
         if ctx.attempt < 3:
-            raise ConnectionResetError("upstream hiccup")
+            raise error("upstream hiccup")
 
     registry = registry_with(handle)
     await publish_jobs(redis, settings, registry, 1)

@@ -37,10 +37,6 @@ from tests.integration.test_worker import (
 from tests.support import FAST_QUEUE, make_settings, wait_until
 
 
-class Abort(BaseException):
-    """A BaseException a library might raise that is neither a cancellation nor an exit."""
-
-
 async def _noop(job: Job, ctx: Context) -> None:
     return None
 
@@ -60,30 +56,6 @@ def _outage_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 # -- handlers raising BaseException --------------------------------------------------------
-
-
-@pytest.mark.parametrize("error", [asyncio.CancelledError, Abort])
-async def test_handler_raising_a_base_exception_is_retried_like_any_failure(
-    redis: Redis, redis_url: str, prefix: str, error: type[BaseException]
-) -> None:
-    # Given a handler that raises a BaseException of its own accord twice, then succeeds
-    settings = make_settings(redis_url, prefix)
-    attempts: list[int] = []
-
-    async def handle(job: Job, ctx: Context) -> None:
-        attempts.append(ctx.attempt)
-        if ctx.attempt < 3:
-            raise error("a call inside the handler was cancelled")
-
-    registry = registry_with(handle)
-    await publish_jobs(redis, settings, registry, 1)
-    # When a worker drains the queue
-    with anyio.fail_after(5):
-        await Worker(redis, settings, registry, ["default"]).run(stop_when_idle=True)
-    # Then the entry was retried and finally acknowledged
-    assert attempts == [1, 2, 3]
-    assert await pending_count(redis, settings) == 0
-    assert await list_dead(redis, Keys(prefix), "default") == []
 
 
 async def test_handler_always_raising_cancelled_error_is_dead_lettered(
