@@ -58,8 +58,6 @@ def _concurrency(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
     registry = load_registry(args.app)
-    # A queue named twice would get two consumers under one name, sharing one lease entry.
-    args.queues = list(dict.fromkeys(args.queues))
     for queue in args.queues:
         settings.queue(queue)
     anyio.run(_serve, settings, registry, args, backend_options={"use_uvloop": _has_uvloop()})
