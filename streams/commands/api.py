@@ -35,12 +35,16 @@ def add_parser(sub: Any) -> None:
     parser.set_defaults(run=run)
 
 
+def is_tcp_port(text: str) -> bool:
+    return text.isdigit() and 0 < int(text) < 65536
+
+
 def port(args: argparse.Namespace) -> int:
     """Return --port, else $PORT (set by Railway), else 8000."""
     source, raw = ("--port", str(args.port)) if args.port is not None else ("PORT", "")
     if args.port is None:
         raw = os.environ.get("PORT", "").strip() or str(DEFAULT_PORT)
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not is_tcp_port(raw):
         raise ConfigError(source, f"must be a TCP port number (1-65535), got {raw!r}")
     return int(raw)
 

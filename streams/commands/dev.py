@@ -24,7 +24,7 @@ import anyio
 
 from streams.cli import fail, load_registry
 from streams.client import redact
-from streams.commands.api import listen
+from streams.commands.api import is_tcp_port, listen
 from streams.config import from_env
 from streams.demo import Sample, demo_samples, publish_samples
 from streams.router import Registry
@@ -59,7 +59,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not is_tcp_port(text):
         raise argparse.ArgumentTypeError(f"expected a TCP port number (1-65535), got {text!r}")
     return int(text)
 
