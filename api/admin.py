@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi import ResponseSpec
@@ -22,6 +22,8 @@ from api.schemas import (
 )
 from api.state import ApiState
 from streams import deadletter
+from streams.delayed import iso
+from streams.errors import PublishError
 from streams.inspect import list_pending
 from streams.producer import Producer
 from streams.retention import parse_id
@@ -81,16 +83,21 @@ class AdminController(Controller):
         "/messages",
         status_code=202,
         summary="Publish one message (validated against its type's schema)",
+        description=(
+            "202 when added or scheduled (with delay_ms or at); 200 with duplicate: true when "
+            "the key was published within its dedupe window (nothing is added)."
+        ),
         responses={
             **AUTH_ERRORS,
-            400: _error(400, "invalid JSON or unknown message type"),
+            200: ResponseSpec(data_container=PublishOut, description="a duplicate: nothing added"),
+            400: _error(400, "invalid JSON, unknown message type, or delay_ms and at together"),
             413: _error(413, "body over 1 MiB"),
             422: _error(422, "the payload does not match its type's schema"),
         },
     )
     async def publish(
         self, queue: FromPath[str], data: JSONBody[PublishIn], api: NamedDependency[ApiState]
-    ) -> PublishOut:
+    ) -> Response[PublishOut]:
         api.settings.queue(queue)
         if api.registry.route(queue, data.type) is None:
             known = ", ".join(api.registry.types(queue)) or "none"
@@ -98,7 +105,29 @@ class AdminController(Controller):
                 f"type: unknown message type {data.type!r} on queue {queue!r}; known types: {known}"
             )
         producer = Producer(api.client, api.settings, api.registry)
-        return PublishOut(id=await producer.publish(queue, data.type, data.data, key=data.key))
+        try:
+            published = await producer.publish(
+                queue,
+                data.type,
+                data.data,
+                key=data.key,
+                delay_ms=data.delay_ms,
+                at=data.at,
+                dedupe_ms=data.dedupe_ms,
+            )
+        except PublishError as exc:
+            if type(exc) is not PublishError:
+                raise  # ValidationError keeps its own answer
+            raise ValidationException(str(exc)) from None
+        due = published.due_ms
+        out = PublishOut(
+            id=str(published),
+            duplicate=published.duplicate,
+            scheduled=due is not None,
+            due_ms=due,
+            due_at=None if due is None else iso(due),
+        )
+        return Response(out, status_code=200 if published.duplicate else 202)
 
     @post(
         "/dead/replay",

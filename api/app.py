@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 
 from api.admin import AdminController
 from api.auth import token_guard
+from api.control import ControlController
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
 from api.metrics import MetricsController
@@ -86,14 +87,15 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
     """Build the API for settings and the application's registry (used to validate publishes)."""
     api = ApiState(settings=settings, registry=registry, keys=Keys(settings.prefix))
     # A subclass per app carries this app's guard (a Router around it breaks the Allow header).
-    admin = type(
-        "AdminController", (AdminController,), {"guards": [token_guard(settings.api_token)]}
-    )
+    guard = {"guards": [token_guard(settings.api_token)]}
+    admin = type("AdminController", (AdminController,), guard)
+    control = type("ControlController", (ControlController,), guard)
     handlers: list[ControllerRouterHandler] = [
         HealthController,
         MetricsController,
         QueuesController,
         admin,
+        control,
     ]
     if settings.api_docs:
         handlers.append(schema_document)

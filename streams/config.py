@@ -34,6 +34,7 @@ MAX_CONCURRENCY: Final = 10_000
 MAX_BATCH_SIZE: Final = 10_000
 MAX_VISIBILITY_TIMEOUT_MS: Final = 24 * 3600 * 1000
 MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
+RATE_LIMIT_PATTERN: Final = r"^([1-9][0-9]{0,8}/[smh])?$"
 
 
 class Secret:
@@ -72,6 +73,8 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     )
     retention_ms: Positive = 24 * 3600 * 1000
     max_len: Positive = 1_000_000
+    dedupe_ms: NonNegative = 0  # 0: off; messages with a key are published once per window
+    rate_limit: Annotated[str, msgspec.Meta(pattern=RATE_LIMIT_PATTERN)] = ""  # e.g. 50/s, 1000/m
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

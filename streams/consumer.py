@@ -24,12 +24,15 @@ from redis.exceptions import RedisError, ResponseError
 from streams import retention, retry
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
+from streams.delayed import DueMover, Tick
 from streams.errors import DecodeError, PermanentError, StreamsError
 from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
 from streams.keys import Keys
 from streams.messages import from_fields
 from streams.outage import MAYBE_OUTAGE, TRANSIENT, Outage, describe, error_code, is_outage
+from streams.pause import PauseGate
+from streams.ratelimit import RateLimiter, parse_rate
 from streams.reclaimer import Entry, reclaim
 from streams.router import Context, Registry
 from streams.scripts import Scripts
@@ -104,6 +107,10 @@ class QueueConsumer:
             log, f"queue={queue} settle"
         )  # shared: one log line per outage
         self._reclaim_s = min(max(self.qs.backoff_base_ms / 2000, 0.02), 1.0)
+        self.gate = PauseGate()
+        self._mover = DueMover(redis, self.keys, queue)
+        rate = parse_rate(self.qs.rate_limit)
+        self._limiter = None if rate is None else RateLimiter(redis, self.keys, queue, rate)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -122,6 +129,7 @@ class QueueConsumer:
             tg.start_soon(self._read_loop)
             tg.start_soon(self._reclaim_loop)
             tg.start_soon(self._ack_loop)
+            tg.start_soon(self._mover.run, self._on_tick, lambda: self._stopping)
             for _ in range(self.concurrency):
                 tg.start_soon(self._handle_loop)
 
@@ -134,6 +142,17 @@ class QueueConsumer:
         self._stopping = True
         self._work_ready.set()
         self._room.set()
+        self.gate.release()
+
+    def _on_tick(self, tick: Tick) -> None:
+        if tick.paused != self.gate.paused:
+            log.info(
+                "queue=%s consumer=%s: %s",
+                self.queue,
+                self.consumer,
+                "paused: taking no new entries" if tick.paused else "resumed",
+            )
+            self.gate.set(tick.paused)
 
     def _fail_worker(self, exc: BaseException) -> None:
         """Stop this consumer and ask the worker to stop and then raise exc."""
@@ -207,6 +226,9 @@ class QueueConsumer:
         outage = Outage(log, f"queue={self.queue} read")
         try:
             while not self._stopping:
+                if self.gate.paused:
+                    await self.gate.wait()
+                    continue
                 free = self.capacity - len(self.held)
                 if free < self._min_read and self.held:
                     # Wait for a whole batch: a read of a few entries costs a full round trip.
@@ -268,7 +290,7 @@ class QueueConsumer:
         while not self._stopping:
             full = False
             try:
-                full = await self._reclaim_once()
+                full = not self.gate.paused and await self._reclaim_once()
                 if anyio.current_time() >= next_trim:
                     next_trim = anyio.current_time() + TRIM_INTERVAL_S
                     await retention.trim(self.redis, self.keys, self.queue, self.qs)
@@ -311,12 +333,15 @@ class QueueConsumer:
     async def _handle_loop(self) -> None:
         handled = 0
         while not self._stopping:
-            if not self._work:
-                if self._work_ready.is_set():  # never replace an event others may be waiting on
-                    self._work_ready = anyio.Event()
-                await self._work_ready.wait()
+            if not self._work or self.gate.paused:
+                await (self.gate.wait() if self._work else self._wait_for_work())
                 continue
             entry = self._work.popleft()
+            if self._limiter is not None and not await self._limiter.acquire(
+                len(self._work) + 1, lambda: self._stopping
+            ):
+                self._work.appendleft(entry)  # stopping: released with the rest at shutdown
+                return
             self._active += 1
             try:
                 await self._process(entry)
@@ -327,6 +352,11 @@ class QueueConsumer:
             handled += 1
             if handled % 64 == 0:
                 await anyio.lowlevel.checkpoint()  # let the reader and acker run between long runs
+
+    async def _wait_for_work(self) -> None:
+        if self._work_ready.is_set():  # never replace an event others may be waiting on
+            self._work_ready = anyio.Event()
+        await self._work_ready.wait()
 
     async def _process(self, entry: Entry) -> None:
         entry_id, fields, attempt = entry

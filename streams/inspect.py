@@ -13,6 +13,8 @@ Definitions (one queue, its stream, and the workers' group ``settings.group``):
     depth         lag + pending: everything not yet finished
     oldest_pending_age_s  age of the oldest pending entry, from its id's timestamp
     time_lag_s    age of the oldest entry not yet delivered (0 when there is none)
+    scheduled     delayed messages not yet due (streams/delayed.py)
+    paused        the queue is paused: workers take no new entries (streams/pause.py)
     rates         rate_in_per_s from the change of XINFO STREAM entries-added between two
                   samples, rate_out_per_s from the change of the group's entries-read; both
                   null until a RateTracker has seen two samples (or on Redis 6.2).
@@ -75,6 +77,8 @@ class QueueState(msgspec.Struct, frozen=True, kw_only=True):
     entries_added: int | None
     rate_in_per_s: float | None = None
     rate_out_per_s: float | None = None
+    scheduled: int = 0
+    paused: bool = False
     groups: list[GroupState] = msgspec.field(default_factory=list)
 
 
@@ -201,8 +205,9 @@ async def inspect_queue(
     dead = await count_dead(redis, keys, queue)
     info = await _stream_info(redis, stream)
     now = clock()
+    extra = await _controls(redis, keys, queue)
     if info is None:
-        return _missing(queue, stream, group, dead)
+        return msgspec.structs.replace(_missing(queue, stream, group, dead), **extra)
     groups = [
         await _group_state(redis, stream, raw, info, count_limit)
         for raw in await redis.xinfo_groups(stream)
@@ -214,10 +219,19 @@ async def inspect_queue(
         length=int(info["length"]),
         entries_added=None if info.get("entries-added") is None else int(info["entries-added"]),
         groups=groups,
+        **extra,
     )
     if ours is None:
         return _without_group(base, info, now)
     return await _with_group(redis, base, ours, now)
+
+
+async def _controls(redis: Redis, keys: Keys, queue: str) -> dict[str, Any]:
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zcard(keys.scheduled(queue))
+        pipe.exists(keys.paused(queue))
+        scheduled, paused = await pipe.execute()
+    return {"scheduled": int(scheduled), "paused": bool(paused)}
 
 
 def _without_group(base: QueueState, info: dict[str, Any], now: int) -> QueueState:

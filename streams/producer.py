@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 import msgspec
 from redis.asyncio import Redis
 
 from streams.config import Settings
+from streams.enqueue import Enqueuer, Published, dedupe_window
 from streams.keys import Keys
 from streams.messages import to_fields
 from streams.router import Registry
@@ -30,6 +32,7 @@ class Producer:
         self.settings = settings
         self.registry = registry
         self.keys = Keys(settings.prefix)
+        self._enqueuer = Enqueuer(redis, self.keys)
 
     async def publish(
         self,
@@ -39,19 +42,34 @@ class Producer:
         *,
         key: str | None = None,
         headers: Mapping[str, str] | None = None,
-    ) -> str:
-        """Validate and append one message; return its entry id.
+        delay_ms: int | None = None,
+        at: datetime | None = None,
+        dedupe_ms: int | None = None,
+    ) -> Published:
+        """Validate and append one message, now or when due; return its id.
+
+        Args:
+            delay_ms: publish this many milliseconds from now (the payload is validated now).
+            at: publish at this timezone-aware time instead.
+            dedupe_ms: with a key, publish at most once per window (default: the queue's
+                STREAMS_[QUEUE_]DEDUPE_MS); a repeat returns the first id marked duplicate.
 
         Raises:
             UnknownQueueError: the queue is not configured.
             ValidationError: the type is unknown or the payload does not match its schema.
+            PublishError: an invalid delay, time or dedupe window.
         """
-        self.settings.queue(queue)
+        qs = self.settings.queue(queue)
+        window = dedupe_window(key, dedupe_ms, qs.dedupe_ms)
         fields = to_fields(
             type_, self.registry.encode(queue, type_, data), key=key, headers=headers
         )
+        if window or delay_ms is not None or at is not None:
+            return await self._enqueuer.enqueue(
+                queue, fields, delay_ms=delay_ms, at=at, window_ms=window
+            )
         entry_id = await self.redis.xadd(self.keys.stream(queue), fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return Published(entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id))
 
     async def publish_many(self, queue: str, messages: Iterable[Outgoing]) -> list[str]:
         """Validate every message first, then append all of them atomically in one round trip.
