@@ -55,7 +55,9 @@ def test_three_workers_a_kill_9_and_a_redis_restart_handle_each_once_on_time(
         client = sync_redis.Redis.from_url(server.url)
         # Then every message is handled, after its time, by the two survivors
         wait_until_sync(lambda: client.zcard(keys.data("handled_at")) == COUNT, 20)
-        rows = client.zrange(keys.data("handled_at"), 0, -1, withscores=True)
+        rows: list[tuple[bytes, float]] = client.zrange(
+            keys.data("handled_at"), 0, -1, withscores=True
+        )  # type: ignore[assignment]  # pairs with withscores
         handled_at = {int(n): int(ms) for n, ms in rows}
         counts = {int(n): int(c) for n, c in client.hgetall(keys.data("handled_count")).items()}
         stream_length = client.xlen(keys.stream("default"))

@@ -43,7 +43,8 @@ def test_three_workers_together_stay_within_50_per_second(
     wait_until_sync(lambda: client.zcard(keys.data("handled_at")) == COUNT, 30, 0.1)
 
     # Then no 1-second window handled more than 50 + the burst, and the rate stayed near 50/s
-    times = [int(ms) for _, ms in client.zrange(keys.data("handled_at"), 0, -1, withscores=True)]
+    rows: list[tuple[bytes, float]] = client.zrange(keys.data("handled_at"), 0, -1, withscores=True)  # type: ignore[assignment]  # pairs with withscores
+    times = [int(ms) for _, ms in rows]
     rate = parse_rate(LIMIT)
     assert rate is not None
     busiest = busiest_window(times, 1_000)

@@ -49,7 +49,9 @@ async def test_fifty_concurrent_publishers_of_one_key_add_one_entry(
         await client.aclose()
 
     # Then one entry exists and every caller got its id; 49 were told it was a duplicate
-    entries = await redis.xrange(Keys(prefix).stream("default"))
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrange(
+        Keys(prefix).stream("default")
+    )  # type: ignore[assignment]  # redis-py types replies loosely
     assert len(entries) == 1
     assert {str(r) for r in results} == {entries[0][0].decode()}
     assert sum(r.duplicate for r in results) == 49

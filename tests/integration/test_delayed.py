@@ -120,7 +120,9 @@ async def test_many_movers_at_once_land_each_message_exactly_once(
                 tg.start_soon(DueMover(client, keys, "default").tick)
 
     # Then the stream has each message once and the schedule is empty
-    entries = await clients[0].xrange(keys.stream("default"))
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = await clients[0].xrange(
+        keys.stream("default")
+    )  # type: ignore[assignment]  # redis-py types replies loosely
     ns = sorted(msgspec.json.decode(fields[b"data"], type=Job).n for _, fields in entries)
     assert ns == list(range(300))
     assert await count_scheduled(clients[0], keys, "default") == 0
