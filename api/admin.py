@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from contextlib import nullcontext
+from typing import Annotated, Any, Final
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi import ResponseSpec
@@ -21,7 +22,7 @@ from api.schemas import (
     ReplayOut,
 )
 from api.state import ApiState
-from streams import deadletter
+from streams import deadletter, tracing
 from streams.delayed import iso
 from streams.errors import PublishError
 from streams.inspect import list_pending
@@ -96,7 +97,11 @@ class AdminController(Controller):
         },
     )
     async def publish(
-        self, queue: FromPath[str], data: JSONBody[PublishIn], api: NamedDependency[ApiState]
+        self,
+        queue: FromPath[str],
+        data: JSONBody[PublishIn],
+        api: NamedDependency[ApiState],
+        request: Request[Any, Any, Any],
     ) -> Response[PublishOut]:
         api.settings.queue(queue)
         if api.registry.route(queue, data.type) is None:
@@ -105,16 +110,18 @@ class AdminController(Controller):
                 f"type: unknown message type {data.type!r} on queue {queue!r}; known types: {known}"
             )
         producer = Producer(api.client, api.settings, api.registry)
+        traces = tracing.for_settings(api.settings)
         try:
-            published = await producer.publish(
-                queue,
-                data.type,
-                data.data,
-                key=data.key,
-                delay_ms=data.delay_ms,
-                at=data.at,
-                dedupe_ms=data.dedupe_ms,
-            )
+            with traces.continue_from(request.headers) if traces else nullcontext():
+                published = await producer.publish(
+                    queue,
+                    data.type,
+                    data.data,
+                    key=data.key,
+                    delay_ms=data.delay_ms,
+                    at=data.at,
+                    dedupe_ms=data.dedupe_ms,
+                )
         except PublishError as exc:
             if type(exc) is not PublishError:
                 raise  # ValidationError keeps its own answer

@@ -93,6 +93,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_token: Secret | None = None
     api_docs: bool = True
     api_stale_pending_ms: Positive = 300_000
+    # "" : tracing off. Else OTEL_TRACES_EXPORTER (default otlp) once any OTEL_* variable
+    # configures tracing; streams/tracing.py then loads OpenTelemetry if it is installed.
+    otel_traces_exporter: str = ""
 
     def __post_init__(self) -> None:
         _check_settings(self)
@@ -286,8 +289,26 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=Secret(url),
         queues=queues,
         api_token=Secret(token) if token else None,
+        otel_traces_exporter=_otel_exporter(env),
         **msgspec.structs.asdict(top),
     )
+
+
+_OTEL_VARS: Final = (
+    "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
+
+
+def _otel_exporter(env: Mapping[str, str]) -> str:
+    """The trace exporter to use, or "" when no OTEL_* variable asks for tracing."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return ""
+    if not any(env.get(variable, "").strip() for variable in _OTEL_VARS):
+        return ""
+    return env.get("OTEL_TRACES_EXPORTER", "").strip().lower() or "otlp"
 
 
 class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,10 +21,10 @@ import anyio.lowlevel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from streams import retention, retry
+from streams import retention, retry, tracing
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
-from streams.delayed import DueMover, Tick
+from streams.delayed import DueMover
 from streams.errors import DecodeError, PermanentError, StreamsError
 from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
@@ -107,10 +107,11 @@ class QueueConsumer:
             log, f"queue={queue} settle"
         )  # shared: one log line per outage
         self._reclaim_s = min(max(self.qs.backoff_base_ms / 2000, 0.02), 1.0)
-        self.gate = PauseGate()
+        self.gate = PauseGate(f"queue={queue} consumer={consumer}")
         self._mover = DueMover(redis, self.keys, queue)
         rate = parse_rate(self.qs.rate_limit)
         self._limiter = None if rate is None else RateLimiter(redis, self.keys, queue, rate)
+        self._tracing = tracing.for_settings(settings)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -129,7 +130,7 @@ class QueueConsumer:
             tg.start_soon(self._read_loop)
             tg.start_soon(self._reclaim_loop)
             tg.start_soon(self._ack_loop)
-            tg.start_soon(self._mover.run, self._on_tick, lambda: self._stopping)
+            tg.start_soon(self._mover.run, self.gate.follow, lambda: self._stopping)
             for _ in range(self.concurrency):
                 tg.start_soon(self._handle_loop)
 
@@ -143,16 +144,6 @@ class QueueConsumer:
         self._work_ready.set()
         self._room.set()
         self.gate.release()
-
-    def _on_tick(self, tick: Tick) -> None:
-        if tick.paused != self.gate.paused:
-            log.info(
-                "queue=%s consumer=%s: %s",
-                self.queue,
-                self.consumer,
-                "paused: taking no new entries" if tick.paused else "resumed",
-            )
-            self.gate.set(tick.paused)
 
     def _fail_worker(self, exc: BaseException) -> None:
         """Stop this consumer and ask the worker to stop and then raise exc."""
@@ -344,7 +335,10 @@ class QueueConsumer:
                 return
             self._active += 1
             try:
-                await self._process(entry)
+                if self._tracing is None:
+                    await self._process(entry)
+                else:
+                    await self._tracing.process(self.stream, self.group, entry, self._process)
             finally:
                 self._active -= 1
                 if not self._active and self.stopping:
@@ -408,6 +402,8 @@ class QueueConsumer:
 
     async def _fail(self, entry: Entry, exc: BaseException, *, permanent: bool) -> None:
         self.info.failed += 1
+        if self._tracing is not None:
+            self._tracing.failed(exc)
         error = describe_error(exc)
         log.warning(
             "queue=%s id=%s attempt=%d failed%s: %s",
@@ -449,6 +445,8 @@ class QueueConsumer:
                     describe(exc),
                 )
                 break
+        if self._tracing is not None and outcome is not None:
+            self._tracing.settled(outcome)
         if outcome == "retry":
             self.info.retried += 1
         elif outcome == "dead":

@@ -7,10 +7,15 @@ handlers within one tick; running handlers finish, and entries already read stay
 
 from __future__ import annotations
 
+import logging
+
 import anyio
 from redis.asyncio import Redis
 
+from streams.delayed import Tick
 from streams.keys import Keys
+
+log = logging.getLogger(__name__)
 
 
 async def pause(redis: Redis, keys: Keys, queue: str) -> None:
@@ -28,7 +33,8 @@ async def is_paused(redis: Redis, keys: Keys, queue: str) -> bool:
 class PauseGate:
     """A worker's view of one queue's pause flag; the loops wait at it between entries."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.paused = False
         self._open = anyio.Event()
         self._open.set()
@@ -41,6 +47,14 @@ class PauseGate:
             self._open = anyio.Event()
         else:
             self._open.set()
+
+    def follow(self, tick: Tick) -> None:
+        """Apply the flag as read by the worker's tick (delayed.DueMover)."""
+        if tick.paused != self.paused:
+            log.info(
+                "%s: %s", self.name, "paused: taking no new entries" if tick.paused else "resumed"
+            )
+            self.set(tick.paused)
 
     def release(self) -> None:
         """Let every waiter go (shutdown); they check their own stop flag next."""

@@ -8,7 +8,9 @@ from datetime import datetime
 import msgspec
 from redis.asyncio import Redis
 
+from streams import tracing
 from streams.config import Settings
+from streams.delayed import due_args
 from streams.enqueue import Enqueuer, Published, dedupe_window
 from streams.keys import Keys
 from streams.messages import to_fields
@@ -33,6 +35,7 @@ class Producer:
         self.registry = registry
         self.keys = Keys(settings.prefix)
         self._enqueuer = Enqueuer(redis, self.keys)
+        self._tracing = tracing.for_settings(settings)
 
     async def publish(
         self,
@@ -61,15 +64,22 @@ class Producer:
         """
         qs = self.settings.queue(queue)
         window = dedupe_window(key, dedupe_ms, qs.dedupe_ms)
-        fields = to_fields(
-            type_, self.registry.encode(queue, type_, data), key=key, headers=headers
-        )
-        if window or delay_ms is not None or at is not None:
-            return await self._enqueuer.enqueue(
-                queue, fields, delay_ms=delay_ms, at=at, window_ms=window
-            )
-        entry_id = await self.redis.xadd(self.keys.stream(queue), fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
-        return Published(entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id))
+        payload = self.registry.encode(queue, type_, data)
+        if delay_ms is not None or at is not None:
+            due_args(delay_ms, at)  # a bad delay fails before anything is traced or sent
+
+        async def send(with_headers: Mapping[str, str] | None) -> Published:
+            fields = to_fields(type_, payload, key=key, headers=with_headers)
+            if window or delay_ms is not None or at is not None:
+                return await self._enqueuer.enqueue(
+                    queue, fields, delay_ms=delay_ms, at=at, window_ms=window
+                )
+            entry_id = await self.redis.xadd(self.keys.stream(queue), fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
+            return Published(entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id))
+
+        if self._tracing is not None:
+            return await self._tracing.publish(self.keys.stream(queue), headers, send)
+        return await send(headers)
 
     async def publish_many(self, queue: str, messages: Iterable[Outgoing]) -> list[str]:
         """Validate every message first, then append all of them atomically in one round trip.
