@@ -34,7 +34,7 @@ MAX_CONCURRENCY: Final = 10_000
 MAX_BATCH_SIZE: Final = 10_000
 MAX_VISIBILITY_TIMEOUT_MS: Final = 24 * 3600 * 1000
 MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
-RATE_LIMIT_PATTERN: Final = r"^([1-9][0-9]{0,8}/[smh])?$"
+_RATE_LIMIT: Final = re.compile(r"^([1-9][0-9]{0,8}/[smh])?$")
 
 
 class Secret:
@@ -74,7 +74,7 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     retention_ms: Positive = 24 * 3600 * 1000
     max_len: Positive = 1_000_000
     dedupe_ms: NonNegative = 0  # 0: off; messages with a key are published once per window
-    rate_limit: Annotated[str, msgspec.Meta(pattern=RATE_LIMIT_PATTERN)] = ""  # e.g. 50/s, 1000/m
+    rate_limit: str = ""  # e.g. 50/s, 1000/m; checked by check_rate_limit()
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -132,6 +132,16 @@ def _check_settings(settings: Settings) -> None:
                 f"queue name {name!r} must be 1-64 letters, digits, '_', '.' or '-'",
             )
         check_backoff(name, queue, {})
+        check_rate_limit(name, queue, {})
+
+
+def check_rate_limit(name: str, queue: QueueSettings, source: Mapping[str, str]) -> None:
+    if not _RATE_LIMIT.match(queue.rate_limit):
+        raise ConfigError(
+            _variable(name, "rate_limit", source),
+            f"expected COUNT/s, COUNT/m or COUNT/h with COUNT >= 1 (e.g. 50/s), "
+            f"got {queue.rate_limit!r}",
+        )
 
 
 def check_backoff(name: str, queue: QueueSettings, source: Mapping[str, str]) -> None:
@@ -282,6 +292,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         raw, source = _queue_env(env, name)
         queues[name] = _convert(raw, QueueSettings, source)
         check_backoff(name, queues[name], source)
+        check_rate_limit(name, queues[name], source)
     raw_top = {field: env[var].strip() for field, var in _TOP_LEVEL.items() if var in env}
     token = env.get("STREAMS_API_TOKEN", "").strip()
     top = _convert(raw_top, _TopLevel, _TOP_LEVEL)

@@ -36,11 +36,12 @@ class PauseGate:
     def __init__(self, name: str) -> None:
         self.name = name
         self.paused = False
+        self._released = False
         self._open = anyio.Event()
         self._open.set()
 
     def set(self, paused: bool) -> None:
-        if paused == self.paused:
+        if paused == self.paused or self._released:
             return
         self.paused = paused
         if paused:
@@ -57,7 +58,8 @@ class PauseGate:
             self.set(tick.paused)
 
     def release(self) -> None:
-        """Let every waiter go (shutdown); they check their own stop flag next."""
+        """Let every waiter go for good (shutdown); they check their own stop flag next."""
+        self._released = True
         self._open.set()
 
     async def wait(self) -> None:

@@ -25,6 +25,7 @@ async def test_a_delayed_publish_is_scheduled_listed_counted_and_cancelled(
         listed = await client.get("/queues/default/scheduled", headers=AUTH)
         queue = await client.get("/queues/default")
         metrics = await client.get("/metrics")
+        redis_metrics = await client.get("/metrics/redis")
         cancelled = await client.delete(
             f"/queues/default/scheduled/{published.json()['id']}", headers=AUTH
         )
@@ -41,6 +42,7 @@ async def test_a_delayed_publish_is_scheduled_listed_counted_and_cancelled(
     assert [m["id"] for m in listed.json()["scheduled"]] == [body["id"], at.json()["id"]]
     assert queue.json()["scheduled"] == 2
     assert 'streams_scheduled_messages{queue="default"} 2.0' in metrics.text
+    assert redis_metrics.json()["metrics"]["queue_details"]["default"]["scheduled"] == 2
     assert cancelled.status_code == 200
     assert again.status_code == 404
     assert await redis.zcard(Keys(prefix).scheduled("default")) == 1
