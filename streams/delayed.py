@@ -128,12 +128,19 @@ async def list_scheduled(
 
 
 async def cancel(redis: Redis, keys: Keys, queue: str, scheduled_id: str) -> bool:
-    """Remove a scheduled message; False when it is unknown or already moved to the stream."""
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.zrem(keys.scheduled(queue), scheduled_id)
-        pipe.hdel(keys.scheduled_messages(queue), scheduled_id)
-        removed, _ = await pipe.execute()
-    return bool(removed)
+    """Remove a scheduled message; False when it is unknown or already moved to the stream.
+
+    Its dedupe key, if it still names this message, is freed, so the key can be published again.
+    """
+    script_keys = [keys.scheduled(queue), keys.scheduled_messages(queue)]
+    fields = await redis.hget(keys.scheduled_messages(queue), scheduled_id)
+    if fields is not None:
+        flat: list[str] = msgspec.json.decode(fields)
+        key = dict(zip(flat[::2], flat[1::2], strict=True)).get("key")
+        if key is not None:
+            script_keys.append(keys.dedupe(queue, key))
+    script = redis.register_script(source("cancel_scheduled"))
+    return bool(await script(keys=script_keys, args=[scheduled_id]))
 
 
 class DueMover:

@@ -2,7 +2,8 @@
 
 The state is one key per queue (GCRA in rate_limit.lua, on the server's clock). A worker
 takes tokens in batches of up to ``burst`` (a tenth of the limit), only as many as it has
-entries waiting, so a round trip serves several messages. Any window of the limit's period
+entries waiting, so a round trip serves several messages; tokens left unused for longer
+than the batch is worth are dropped, never saved for a later window. Any window of the limit's period
 handles at most the limit plus ``burst`` messages. Entries waiting for a token stay held and
 leased: they are neither retried nor dead-lettered.
 """
@@ -58,11 +59,16 @@ class RateLimiter:
         self._key = keys.rate_limit(queue)
         self._script = redis.register_script(source("rate_limit"))
         self._pool = 0
+        self._pool_until = 0.0
+        # Tokens are used at once or dropped: one kept for later would add to a later window.
+        self._pool_ttl_s = rate.burst * rate.interval_us / 1e6
         self._lock = anyio.Lock()
         self._outage = Outage(log, f"queue={queue} rate limit")
 
     async def acquire(self, demand: int, stopping: Callable[[], bool]) -> bool:
         """Take one token, waiting as long as needed; False when stopping() became true."""
+        if self._pool and anyio.current_time() > self._pool_until:
+            self._pool = 0
         while not self._pool:
             if stopping():
                 return False
@@ -87,5 +93,6 @@ class RateLimiter:
             await anyio.sleep(delay_s)
             return
         self._pool += int(granted)
+        self._pool_until = anyio.current_time() + self._pool_ttl_s
         if not granted:
             await anyio.sleep(int(wait_ms) / 1000)

@@ -8,6 +8,7 @@ import pytest
 from redis.asyncio import Redis
 
 from streams import Producer, PublishError, QueueSettings, Registry
+from streams.delayed import cancel
 from streams.enqueue import Published
 from streams.keys import Keys
 from tests.integration.api_support import AUTH, api_client
@@ -121,3 +122,20 @@ async def test_a_dedupe_window_without_a_key_is_refused(redis_url: str, prefix: 
     with pytest.raises(PublishError, match="needs a key"):
         await producer.publish("default", "order", Order(1), dedupe_ms=1_000)
     await producer.redis.aclose()
+
+
+async def test_cancelling_a_delayed_message_frees_its_key(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    producer = Producer(redis, make_settings(redis_url, prefix), order_registry())
+    first = await producer.publish(
+        "default", "order", Order(1), key="r", dedupe_ms=60_000, delay_ms=30_000
+    )
+
+    assert await cancel(redis, Keys(prefix), "default", first)
+    again = await producer.publish(
+        "default", "order", Order(2), key="r", dedupe_ms=60_000, delay_ms=30_000
+    )
+
+    assert not again.duplicate
+    assert again != first
