@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from streams.cli import _parser
+from godo.cli import parser
 from tests.support import ROOT
 
 SERVICES = ("web", "worker", "scheduler")
@@ -57,7 +57,7 @@ def test_start_commands_match_the_procfile_and_parse(name: str) -> None:
     assert start == procfile()[name]
     argv = shlex.split(start)
     assert argv[0] == "streams"
-    _parser().parse_args(argv[1:])  # exits (fails the test) on an unknown command or option
+    parser().parse_args(argv[1:])  # exits (fails the test) on an unknown command or option
 
 
 def test_web_has_the_health_check() -> None:

@@ -22,9 +22,9 @@ from typing import Any, Final
 
 import anyio
 
+from godo.commands.api import is_tcp_port, listen
 from streams.cli import fail, load_registry
 from streams.client import redact
-from streams.commands.api import is_tcp_port, listen
 from streams.config import from_env
 from streams.demo import Sample, demo_samples, publish_samples
 from streams.router import Registry
@@ -76,7 +76,7 @@ class Child:
     def __init__(self, name: str, args: list[str], env: Mapping[str, str]) -> None:
         self.name = name
         self.process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
-            [sys.executable, "-m", "streams", *args],
+            [sys.executable, "-m", "godo", *args],
             env=dict(env),
             start_new_session=True,
         )

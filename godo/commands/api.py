@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import socket
@@ -90,9 +89,12 @@ def run(args: argparse.Namespace) -> int:
     registry = load_registry(args.app)
     bind_port = port(args)
     sockets = listen(args.host, bind_port)
-    uvicorn = importlib.import_module("uvicorn")
-    # Imported here, not at module level: streams must not depend on the api package.
-    app = importlib.import_module("api.app").create_app(settings, registry)
+    # Imported here, not at module level, so that other commands don't load the web stack.
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(settings, registry)
     config = uvicorn.Config(
         app,
         proxy_headers=True,
