@@ -38,7 +38,7 @@ def is_tcp_port(text: str) -> bool:
     return text.isdigit() and 0 < int(text) < 65536
 
 
-def port(args: argparse.Namespace) -> int:
+def api_port(args: argparse.Namespace) -> int:
     """Return --port, else $PORT (set by Railway), else 8000."""
     source, raw = ("--port", str(args.port)) if args.port is not None else ("PORT", "")
     if args.port is None:
@@ -87,7 +87,7 @@ def _reason(exc: OSError) -> str:
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
     registry = load_registry(args.app)
-    bind_port = port(args)
+    bind_port = api_port(args)
     sockets = listen(args.host, bind_port)
     # Imported here, not at module level, so that other commands don't load the web stack.
     import uvicorn
