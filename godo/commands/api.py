@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import socket
+from collections.abc import Mapping
 from typing import Any, Final
 
 from streams.cli import load_registry
@@ -17,6 +19,8 @@ log = logging.getLogger(__name__)
 DEFAULT_PORT: Final = 8000
 STARTUP_FAILURE: Final = 3  # uvicorn's exit code when the application fails to start
 ALL_INTERFACES: Final = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
+FORWARDED_VARIABLE: Final = "STREAMS_API_FORWARDED_ALLOW_IPS"
+DEFAULT_FORWARDED: Final = "127.0.0.1,::1"
 
 
 def add_parser(sub: Any) -> None:
@@ -46,6 +50,28 @@ def api_port(args: argparse.Namespace) -> int:
     if not is_tcp_port(raw):
         raise ConfigError(source, f"must be a TCP port number (1-65535), got {raw!r}")
     return int(raw)
+
+
+def forwarded_allow_ips(env: Mapping[str, str]) -> str:
+    """Peers whose X-Forwarded-For/-Proto are believed: STREAMS_API_FORWARDED_ALLOW_IPS.
+
+    Comma-separated addresses or networks, or * for every peer; default loopback only, so no
+    client can put another address in the logs by sending the header itself.
+    """
+    raw = env.get(FORWARDED_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_FORWARDED
+    entries = [entry.strip() for entry in raw.split(",") if entry.strip()]
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry)
+        except ValueError:
+            raise ConfigError(
+                FORWARDED_VARIABLE, f"{entry!r} is not an IP address, a network (a.b.c.0/24) or *"
+            ) from None
+    return ",".join(entries)
 
 
 def listen(host: str, port: int) -> list[socket.socket]:
@@ -86,6 +112,7 @@ def _reason(exc: OSError) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
+    trusted = forwarded_allow_ips(os.environ)
     registry = load_registry(args.app)
     bind_port = api_port(args)
     sockets = listen(args.host, bind_port)
@@ -98,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app,
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        forwarded_allow_ips=trusted,
         timeout_graceful_shutdown=10,
         log_config=None,  # keep the logging the `streams` command set up
         # Off by default: a line per scrape costs ~20% of the API's CPU (bench W5); Railway logs requests.
