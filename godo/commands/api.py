@@ -13,6 +13,7 @@ from typing import Any, Final
 from streams.cli import load_registry
 from streams.config import from_env
 from streams.errors import ConfigError, StreamsError
+from streams.variables import warn_unknown_queue_variables
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ def _reason(exc: OSError) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
+    warn_unknown_queue_variables(os.environ, settings.queue_names)
     trusted = forwarded_allow_ips(os.environ)
     registry = load_registry(args.app)
     bind_port = api_port(args)
