@@ -17,14 +17,14 @@ from typing import Annotated, Final
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
 from consumers.values import as_bytes, as_text
 from streams import Context, Keys, Registry
+from streams.transaction import transaction
 
 log = logging.getLogger(__name__)
 
-WATCH_ATTEMPTS: Final = 10
 DROP_BATCH: Final = 200  # events read, checked and deleted per transaction
 _SPACES: Final = re.compile(r"\s+")
 _TAG_JUNK: Final = re.compile(r"[^a-z0-9+#&-]+")
@@ -109,31 +109,31 @@ def decode_event(raw: bytes) -> Event:
 
 
 async def store(redis: Redis, keys: Keys, event: Event) -> bool:
-    """Store or update event and move its index entries; return True if it was new."""
+    """Store or update event and move its index entries; return True if it was new.
+
+    A transaction that keeps conflicting raises TransactionConflictError, which the worker
+    retries with backoff like any handler failure.
+    """
     key = keys.data("event", event.id)
-    async with redis.pipeline(transaction=True) as pipe:
-        for _ in range(WATCH_ATTEMPTS):
-            try:
-                await pipe.watch(key)
-                raw = await pipe.get(key)
-                old = decode_event(as_bytes(raw)) if raw is not None else None
-                pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                if old is not None:
-                    _unindex(pipe, keys, old, keep=event)
-                pipe.set(key, _encoder.encode(event))
-                pipe.zadd(keys.data("events", "by_start"), {event.id: event.starts_ms})
-                for tag in event.tags:
-                    pipe.sadd(keys.data("tag", tag), event.id)
-                pipe.sadd(keys.data("day", event.day), event.id)
-                await pipe.execute()
-                return old is None
-            except WatchError:
-                log.debug("event %s changed while being stored; trying again", event.id)
-    # Raised as a transient failure: the worker retries the message with backoff.
-    raise WatchError(f"event {event.id} kept changing while being stored")
+
+    async def read(pipe: Pipeline) -> Event | None:
+        raw = await pipe.get(key)
+        return decode_event(as_bytes(raw)) if raw is not None else None
+
+    def write(pipe: Pipeline, old: Event | None) -> bool:
+        if old is not None:
+            _unindex(pipe, keys, old, keep=event)
+        pipe.set(key, _encoder.encode(event))
+        pipe.zadd(keys.data("events", "by_start"), {event.id: event.starts_ms})
+        for tag in event.tags:
+            pipe.sadd(keys.data("tag", tag), event.id)
+        pipe.sadd(keys.data("day", event.day), event.id)
+        return old is None
+
+    return await transaction(redis, [key], read, write, what=f"storing event {event.id}")
 
 
-def _unindex(pipe: Redis, keys: Keys, old: Event, keep: Event | None = None) -> None:
+def _unindex(pipe: Pipeline, keys: Keys, old: Event, keep: Event | None = None) -> None:
     for tag in old.tags:
         if keep is None or tag not in keep.tags:
             pipe.srem(keys.data("tag", tag), old.id)
@@ -167,26 +167,22 @@ async def _drop_batch(redis: Redis, keys: Keys, ids: list[str], before_ms: int) 
     """
     by_start = keys.data("events", "by_start")
     event_keys = [keys.data("event", i) for i in ids]
-    async with redis.pipeline(transaction=True) as pipe:
-        for _ in range(WATCH_ATTEMPTS):
-            try:
-                await pipe.watch(*event_keys)
-                raw = await pipe.mget(event_keys)
-                events = [decode_event(as_bytes(r)) for r in raw if r is not None]
-                past = [e for e in events if e.starts_ms < before_ms]
-                gone = [i for i, r in zip(ids, raw, strict=True) if r is None]
-                pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                for event in past:
-                    _unindex(pipe, keys, event)
-                    pipe.delete(keys.data("event", event.id))
-                if past or gone:
-                    pipe.zrem(by_start, *[e.id for e in past], *gone)
-                await pipe.execute()
-                return len(past)
-            except WatchError:
-                log.debug("events changed while past ones were dropped; trying again")
-    # Raised as a transient failure: the worker retries the message with backoff.
-    raise WatchError("events kept changing while past ones were dropped")
+
+    async def read(pipe: Pipeline) -> list[bytes | None]:
+        return [None if r is None else as_bytes(r) for r in await pipe.mget(event_keys)]
+
+    def write(pipe: Pipeline, raw: list[bytes | None]) -> int:
+        events = [decode_event(r) for r in raw if r is not None]
+        past = [e for e in events if e.starts_ms < before_ms]
+        gone = [i for i, r in zip(ids, raw, strict=True) if r is None]
+        for event in past:
+            _unindex(pipe, keys, event)
+            pipe.delete(keys.data("event", event.id))
+        if past or gone:
+            pipe.zrem(by_start, *[e.id for e in past], *gone)
+        return len(past)
+
+    return await transaction(redis, event_keys, read, write, what="dropping past events")
 
 
 async def handle_discovered(payload: EventDiscovered, ctx: Context) -> None:
