@@ -1,7 +1,8 @@
 """The `events` queue: discovered events are normalised, deduplicated, stored and indexed.
 
 Storage (all under Keys.data):
-    event:<id>          the normalised event as JSON; id is `<source>:<external_id>`
+    event:<id>          the normalised event as JSON; id is `<source>:<external_id>` with
+                        '%' and ':' in the source escaped (see event_id)
     events:by_start     sorted set of ids scored by start time (ms)
     tag:<tag>           set of ids carrying the tag
     day:<YYYY-MM-DD>    set of ids starting on that UTC day
@@ -87,13 +88,28 @@ def normalise_tag(tag: str) -> str:
     return _TAG_JUNK.sub("", hyphenated).strip("-")
 
 
+def event_id(source: str, external_id: str) -> str:
+    """Return `<source>:<external_id>`, with '%' and ':' of source escaped as %25 and %3A.
+
+    The first ':' then always ends the source, so no two events share an id (unescaped,
+    source 'a:b' with id 'c' and source 'a' with id 'b:c' did). A source without '%' or ':'
+    keeps the id it had before the escaping, so most stored events keep theirs.
+    """
+    return f"{source.replace('%', '%25').replace(':', '%3A')}:{external_id}"
+
+
+def legacy_event_id(source: str, external_id: str) -> str:
+    """The id events were stored under before event_id escaped the source (ambiguous)."""
+    return f"{source}:{external_id}"
+
+
 def normalise(payload: EventDiscovered) -> Event:
     """Turn a discovered event into its stored form; equal inputs give equal events."""
     source = payload.source.strip().lower()
     external_id = payload.external_id.strip()
     tags = sorted({t for t in (normalise_tag(tag) for tag in payload.tags) if t})
     return Event(
-        id=f"{source}:{external_id}",
+        id=event_id(source, external_id),
         source=source,
         external_id=external_id,
         title=_clean(payload.title) or payload.title.strip() or "untitled",
@@ -111,26 +127,44 @@ def decode_event(raw: bytes) -> Event:
 async def store(redis: Redis, keys: Keys, event: Event) -> bool:
     """Store or update event and move its index entries; return True if it was new.
 
-    A transaction that keeps conflicting raises TransactionConflictError, which the worker
+    An event stored under its legacy id (see legacy_event_id) is moved to its id. A
+    transaction that keeps conflicting raises TransactionConflictError, which the worker
     retries with backoff like any handler failure.
     """
     key = keys.data("event", event.id)
+    legacy = legacy_event_id(event.source, event.external_id)
+    watched = [key] if legacy == event.id else [key, keys.data("event", legacy)]
 
-    async def read(pipe: Pipeline) -> Event | None:
-        raw = await pipe.get(key)
-        return decode_event(as_bytes(raw)) if raw is not None else None
+    async def read(pipe: Pipeline) -> list[Event]:
+        found = [decode_event(as_bytes(raw)) for raw in await pipe.mget(watched) if raw]
+        # A legacy key may hold another event, whose id it really is: leave that one alone.
+        return [e for e in found if (e.source, e.external_id) == (event.source, event.external_id)]
 
-    def write(pipe: Pipeline, old: Event | None) -> bool:
-        if old is not None:
-            _unindex(pipe, keys, old, keep=event)
+    def write(pipe: Pipeline, olds: list[Event]) -> bool:
+        for old in olds:
+            if old.id == event.id:
+                _unindex(pipe, keys, old, keep=event)
+            else:  # stored under its legacy id: move it
+                _unindex(pipe, keys, old)
+                pipe.zrem(keys.data("events", "by_start"), old.id)
+                pipe.delete(keys.data("event", old.id))
         pipe.set(key, _encoder.encode(event))
         pipe.zadd(keys.data("events", "by_start"), {event.id: event.starts_ms})
         for tag in event.tags:
             pipe.sadd(keys.data("tag", tag), event.id)
         pipe.sadd(keys.data("day", event.day), event.id)
-        return old is None
+        return not olds
 
-    return await transaction(redis, [key], read, write, what=f"storing event {event.id}")
+    return await transaction(redis, watched, read, write, what=f"storing event {event.id}")
+
+
+async def find(redis: Redis, keys: Keys, source: str, external_id: str) -> Event | None:
+    """Return the stored event of (source, external_id), under its id or its legacy id."""
+    ids = [event_id(source, external_id), legacy_event_id(source, external_id)]
+    for event in await load(redis, keys, list(dict.fromkeys(ids))):
+        if (event.source, event.external_id) == (source, external_id):
+            return event
+    return None
 
 
 def _unindex(pipe: Pipeline, keys: Keys, old: Event, keep: Event | None = None) -> None:
