@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
 
 from streams.delayed import due_args
@@ -73,7 +74,9 @@ class Enqueuer:
         delay_ms: int | None,
         at: datetime | None,
         window_ms: int,
-    ) -> Published:
+        client: Pipeline | None = None,
+    ) -> Any:
+        """Run the script (queue it, with a pipeline client); published() reads its reply."""
         due, delay = due_args(delay_ms, at) or ("", 0)
         keys = [
             self._keys.stream(queue),
@@ -86,14 +89,18 @@ class Enqueuer:
         flat: list[Any] = [v for pair in fields.items() for v in pair]
         if self._script is None:
             self._script = self._redis.register_script(source("enqueue"))
-        entry_id, duplicate, due_ms = await self._script(
-            keys=keys, args=[due, delay, uuid.uuid4().hex, window_ms, *flat]
-        )
-        return Published(
-            _text(entry_id),
-            duplicate=bool(duplicate),
-            due_ms=None if int(due_ms) < 0 else int(due_ms),
-        )
+        args = [due, delay, uuid.uuid4().hex, window_ms, *flat]
+        return await self._script(keys=keys, args=args, client=client)
+
+
+def published(reply: Any) -> Published:
+    """The id from an XADD reply, or from enqueue.lua's [id, duplicate, due ms]."""
+    if not isinstance(reply, list):
+        return Published(_text(reply))
+    entry_id, duplicate, due_ms = reply
+    return Published(
+        _text(entry_id), duplicate=bool(duplicate), due_ms=None if int(due_ms) < 0 else int(due_ms)
+    )
 
 
 def _text(value: Any) -> str:

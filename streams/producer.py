@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from streams import tracing
 from streams.config import Settings
 from streams.delayed import due_args
-from streams.enqueue import Enqueuer, Published, dedupe_window
+from streams.enqueue import Enqueuer, Published, dedupe_window, published
 from streams.keys import Keys
 from streams.messages import to_fields
 from streams.router import Registry
@@ -71,11 +71,11 @@ class Producer:
         async def send(with_headers: Mapping[str, str] | None) -> Published:
             fields = to_fields(type_, payload, key=key, headers=with_headers)
             if window or delay_ms is not None or at is not None:
-                return await self._enqueuer.enqueue(
+                reply = await self._enqueuer.enqueue(
                     queue, fields, delay_ms=delay_ms, at=at, window_ms=window
                 )
-            entry_id = await self.redis.xadd(self.keys.stream(queue), fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
-            return Published(entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id))
+                return published(reply)
+            return published(await self.redis.xadd(self.keys.stream(queue), fields))  # type: ignore[arg-type]  # redis-py's FieldT is invariant
 
         if self._tracing is not None:
             return await self._tracing.publish(self.keys.stream(queue), headers, send)
@@ -84,9 +84,11 @@ class Producer:
     async def publish_many(self, queue: str, messages: Iterable[Outgoing]) -> list[str]:
         """Validate every message first, then append all of them atomically in one round trip.
 
-        Nothing is published when any message fails validation.
+        Nothing is published when any message fails validation. With the queue's dedupe
+        window (STREAMS_[QUEUE_]DEDUPE_MS), messages with a key are deduplicated as by
+        publish(), and the ids are Published (a duplicate gets the first id).
         """
-        self.settings.queue(queue)
+        window = self.settings.queue(queue).dedupe_ms
         batch: Sequence[dict[str, str | bytes]] = [
             to_fields(
                 m.type, self.registry.encode(queue, m.type, m.data), key=m.key, headers=m.headers
@@ -96,6 +98,13 @@ class Producer:
         stream = self.keys.stream(queue)
         async with self.redis.pipeline(transaction=True) as pipe:
             for fields in batch:
-                pipe.xadd(stream, fields)  # type: ignore[arg-type]  # see publish()
-            ids = await pipe.execute()
-        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+                if window and "key" in fields:
+                    await self._enqueuer.enqueue(
+                        queue, fields, delay_ms=None, at=None, window_ms=window, client=pipe
+                    )
+                else:
+                    pipe.xadd(stream, fields)  # type: ignore[arg-type]  # see publish()
+            replies = await pipe.execute()
+        if not window:
+            return [i.decode() if isinstance(i, bytes) else str(i) for i in replies]
+        return [published(reply) for reply in replies]

@@ -7,7 +7,7 @@ import msgspec
 import pytest
 from redis.asyncio import Redis
 
-from streams import Producer, PublishError, QueueSettings, Registry
+from streams import Outgoing, Producer, PublishError, QueueSettings, Registry
 from streams.delayed import cancel
 from streams.enqueue import Published
 from streams.keys import Keys
@@ -139,3 +139,27 @@ async def test_cancelling_a_delayed_message_frees_its_key(
 
     assert not again.duplicate
     assert again != first
+
+
+async def test_publish_many_applies_the_queue_window_to_keyed_messages(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    queue = msgspec.structs.replace(FAST_QUEUE, dedupe_ms=60_000)
+    producer = Producer(redis, make_settings(redis_url, prefix, default=queue), order_registry())
+    first = await producer.publish("default", "order", Order(0), key="a")
+
+    ids = await producer.publish_many(
+        "default",
+        [
+            Outgoing(type="order", data=Order(1), key="a"),  # seen before the batch
+            Outgoing(type="order", data=Order(2), key="b"),
+            Outgoing(type="order", data=Order(3), key="b"),  # seen earlier in the batch
+            Outgoing(type="order", data=Order(4)),
+        ],
+    )
+
+    assert all(isinstance(i, Published) for i in ids)
+    assert [i.duplicate for i in ids if isinstance(i, Published)] == [True, False, True, False]
+    assert ids[0] == first
+    assert ids[2] == ids[1]
+    assert await redis.xlen(Keys(prefix).stream("default")) == 3
