@@ -24,6 +24,7 @@ from api.schemas import (
 from api.state import ApiState
 from streams import deadletter, tracing
 from streams.delayed import iso
+from streams.enqueue import Published
 from streams.errors import PublishError
 from streams.inspect import list_pending
 from streams.producer import Producer
@@ -54,6 +55,19 @@ def _check_ids(ids: list[str]) -> None:
     for entry_id in ids:
         if any(part > MAX_ID_PART for part in parse_id(entry_id)):
             raise ValidationException(f"ids: {entry_id!r} is not a valid stream entry id")
+
+
+def _publish_answer(published: Published) -> Response[PublishOut]:
+    """202 when added or scheduled; 200 for a duplicate (nothing was added)."""
+    due = published.due_ms
+    out = PublishOut(
+        id=str(published),
+        duplicate=published.duplicate,
+        scheduled=due is not None,
+        due_ms=due,
+        due_at=None if due is None else iso(due),
+    )
+    return Response(out, status_code=200 if published.duplicate else 202)
 
 
 class AdminController(Controller):
@@ -126,15 +140,7 @@ class AdminController(Controller):
             if type(exc) is not PublishError:
                 raise  # ValidationError keeps its own answer
             raise ValidationException(str(exc)) from None
-        due = published.due_ms
-        out = PublishOut(
-            id=str(published),
-            duplicate=published.duplicate,
-            scheduled=due is not None,
-            due_ms=due,
-            due_at=None if due is None else iso(due),
-        )
-        return Response(out, status_code=200 if published.duplicate else 202)
+        return _publish_answer(published)
 
     @post(
         "/dead/replay",
