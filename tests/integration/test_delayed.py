@@ -160,3 +160,37 @@ async def test_workers_handle_each_message_after_its_time_and_within_a_second(
     late = {n: round(handled[n] - due[n], 3) for n in due}
     assert all(0 <= d < 1.0 for d in late.values()), late
     assert await redis.xlen(Keys(prefix).stream("default")) == 20
+
+
+class Note(msgspec.Struct, frozen=True):
+    text: str
+
+
+async def test_a_moved_entry_has_exactly_the_fields_it_was_scheduled_with(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    registry = Registry()
+
+    async def ignore(note: Note, ctx: Context) -> None:
+        return None
+
+    registry.message("default", "note", Note, ignore)
+    producer = Producer(redis, make_settings(redis_url, prefix), registry)
+    text = 'é 🎉 / \\ " \n \t \u0001 {"nested": [1, 2]}'
+    headers = {"traceparent": "00-abc-def-01", "x/y": "ü"}
+
+    published = await producer.publish(
+        "default", "note", Note(text), key="k/ü", headers=headers, delay_ms=50
+    )
+    await anyio.sleep(0.1)  # past the due time
+    await DueMover(redis, Keys(prefix), "default").tick()
+
+    assert published.scheduled
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrange(
+        Keys(prefix).stream("default")
+    )  # type: ignore[assignment]  # redis-py types replies loosely
+    ((_, fields),) = entries
+    assert msgspec.json.decode(fields[b"data"], type=Note).text == text
+    assert fields[b"key"] == "k/ü".encode()
+    assert msgspec.json.decode(fields[b"headers"]) == headers
+    assert fields[b"type"] == b"note"
