@@ -47,8 +47,11 @@ async def oldest_needed_id(redis: Redis, stream: str) -> StreamId | None:
     for group in groups:
         needed = min(needed, next_id(parse_id(group["last-delivered-id"])))
         if group["pending"]:
+            # Read apart from XINFO: the last pending entries may be acknowledged in between,
+            # and then the summary has no min (nothing pending is nothing needed).
             summary = await redis.xpending(stream, group["name"])
-            needed = min(needed, parse_id(summary["min"]))
+            if summary["min"] is not None:
+                needed = min(needed, parse_id(summary["min"]))
     return needed
 
 

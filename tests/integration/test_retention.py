@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -87,3 +88,28 @@ async def test_hard_cap_cuts_unread_entries_and_says_so(
     assert [i for i, _ in await redis.xrange(stream)] == ids[6:]
     assert await redis.hget(keys.stats("default"), "cut_by_cap") == b"6"
     assert "hard cap 4 reached, cut 6 entries" in caplog.text
+
+
+async def test_trim_survives_the_last_pending_entries_being_acknowledged_meanwhile(
+    redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 4 entries read by the group, 2 of them still pending when XINFO GROUPS answers
+    keys = Keys(prefix)
+    stream = keys.stream("default")
+    await redis.xgroup_create(stream, "g", id="0", mkstream=True)
+    ids = await fill(redis, stream, 4)
+    await redis.xreadgroup("g", "c", {stream: ">"})
+    await redis.xack(stream, "g", *ids[:2])
+    real_xinfo_groups = redis.xinfo_groups
+
+    async def then_ack_the_rest(name: str) -> Any:
+        groups = await real_xinfo_groups(name)
+        await redis.xack(stream, "g", *ids[2:])  # a worker finishes between the two reads
+        return groups
+
+    monkeypatch.setattr(redis, "xinfo_groups", then_ack_the_rest)
+    # When the queue is trimmed
+    removed, cut = await retention.trim(redis, keys, "default", KEEP_NOTHING_OLD, now=LATER)
+    # Then nothing pending means nothing needed: every entry is finished and removed
+    assert (removed, cut) == (4, 0)
+    assert await redis.xlen(stream) == 0
