@@ -113,3 +113,53 @@ async def test_trim_survives_the_last_pending_entries_being_acknowledged_meanwhi
     # Then nothing pending means nothing needed: every entry is finished and removed
     assert (removed, cut) == (4, 0)
     assert await redis.xlen(stream) == 0
+
+
+async def test_hard_cap_cuts_finished_young_entries_without_counting_or_warning(
+    redis: Redis, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given 10 entries the group has read and acknowledged, younger than the retention
+    keys = Keys(prefix)
+    stream = keys.stream("default")
+    await redis.xgroup_create(stream, "g", id="0", mkstream=True)
+    ids = await fill(redis, stream, 10)
+    await redis.xreadgroup("g", "c", {stream: ">"})
+    await redis.xack(stream, "g", *ids)
+    # When the hard cap of 4 applies
+    with caplog.at_level(logging.WARNING, logger="streams.retention"):
+        removed, cut = await retention.trim(redis, keys, "default", QueueSettings(max_len=4))
+    # Then the 6 oldest go as finished entries: nothing counted, no warning
+    assert (removed, cut) == (6, 0)
+    assert [i for i, _ in await redis.xrange(stream)] == ids[6:]
+    assert await redis.hget(keys.stats("default"), "cut_by_cap") is None
+    assert "hard cap" not in caplog.text
+
+
+async def test_hard_cap_counts_only_entries_some_group_had_not_finished(
+    redis: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 10 entries: group "slow" acknowledged 0, 1, 2 and 4, holds 3 and 5, never read
+    # 6-9; group "fast" finished all but 1
+    monkeypatch.setattr(retention, "CAP_PAGE", 3)  # several script calls
+    keys = Keys(prefix)
+    stream = keys.stream("default")
+    await redis.xgroup_create(stream, "slow", id="0", mkstream=True)
+    await redis.xgroup_create(stream, "fast", id="0")
+    ids = await fill(redis, stream, 10)
+    await redis.xreadgroup("slow", "c", {stream: ">"}, count=6)
+    await redis.xack(stream, "slow", ids[0], ids[1], ids[2], ids[4])
+    await redis.xreadgroup("fast", "c", {stream: ">"})
+    await redis.xack(stream, "fast", *[i for i in ids if i != ids[1]])
+    # When a hard cap of 2 cuts the 8 oldest
+    removed, cut = await retention.trim(redis, keys, "default", QueueSettings(max_len=2))
+    # Then 0, 2 and 4 were finished everywhere; 1 (fast), 3 and 5 (pending), 6 and 7 (unread) not
+    assert (removed, cut) == (3, 5)
+    assert [i for i, _ in await redis.xrange(stream)] == ids[8:]
+    assert await redis.hget(keys.stats("default"), "cut_by_cap") == b"5"
+
+
+async def test_hard_cap_counts_every_entry_while_no_group_exists(redis: Redis, prefix: str) -> None:
+    keys = Keys(prefix)
+    await fill(redis, keys.stream("default"), 7)
+    assert await retention.trim(redis, keys, "default", QueueSettings(max_len=5)) == (0, 2)
+    assert await redis.hget(keys.stats("default"), "cut_by_cap") == b"2"
