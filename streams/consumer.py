@@ -21,12 +21,13 @@ import anyio.lowlevel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from streams import retention, retry
+from streams import retry
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
 from streams.errors import DecodeError, PermanentError, StreamsError
 from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
+from streams.housekeeping import housekeep
 from streams.keys import Keys
 from streams.messages import from_fields
 from streams.outage import MAYBE_OUTAGE, TRANSIENT, Outage, describe, error_code, is_outage
@@ -271,7 +272,7 @@ class QueueConsumer:
                 full = await self._reclaim_once()
                 if anyio.current_time() >= next_trim:
                     next_trim = anyio.current_time() + TRIM_INTERVAL_S
-                    await retention.trim(self.redis, self.keys, self.queue, self.qs)
+                    await housekeep(self.redis, self.keys, self.queue, self.group, self.qs)
                 outage.recovered()
             except MAYBE_OUTAGE as exc:
                 if is_outage(exc):

@@ -106,3 +106,28 @@ async def _apply_cap(redis: Redis, keys: Keys, queue: str, max_len: int) -> tupl
         if not int(over):
             break
     return finished, unfinished
+
+
+async def trim_dead(
+    redis: Redis, keys: Keys, queue: str, settings: QueueSettings, *, now: int | None = None
+) -> tuple[int, int]:
+    """Drop dead letters older than DEAD_RETENTION_MS, then cap them at DEAD_MAX_LEN.
+
+    A dead letter's id is the time it was dead-lettered. Returns (expired, cut by the cap);
+    the cap's cuts are counted in the stats field dead_cut_by_cap.
+    """
+    dead = keys.dead(queue)
+    cutoff = max((now_ms() if now is None else now) - settings.dead_retention_ms, 0)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.xtrim(dead, minid=format_id((cutoff, 0)), approximate=False)
+        pipe.xtrim(dead, maxlen=settings.dead_max_len, approximate=False)
+        expired, cut = await pipe.execute()
+    if cut:
+        await redis.hincrby(keys.stats(queue), "dead_cut_by_cap", int(cut))
+        log.warning(
+            "stream %s: dead-letter cap %d reached, cut the %d oldest dead letters",
+            dead,
+            settings.dead_max_len,
+            int(cut),
+        )
+    return int(expired), int(cut)

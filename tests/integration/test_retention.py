@@ -163,3 +163,29 @@ async def test_hard_cap_counts_every_entry_while_no_group_exists(redis: Redis, p
     await fill(redis, keys.stream("default"), 7)
     assert await retention.trim(redis, keys, "default", QueueSettings(max_len=5)) == (0, 2)
     assert await redis.hget(keys.stats("default"), "cut_by_cap") == b"2"
+
+
+async def test_dead_letters_older_than_their_retention_expire(redis: Redis, prefix: str) -> None:
+    # Given dead letters recorded at 1 s, 2 s and 3 s
+    keys = Keys(prefix)
+    for entry_id in ("1000-0", "2000-0", "3000-0"):
+        await redis.xadd(keys.dead("default"), {"type": "t", "data": "{}"}, id=entry_id)
+    # When dead letters are trimmed at 3.5 s with a retention of 1 s
+    settings = QueueSettings(dead_retention_ms=1_000)
+    assert await retention.trim_dead(redis, keys, "default", settings, now=3_500) == (2, 0)
+    # Then only the youngest is left, and expiry is not counted as a cut
+    assert [i for i, _ in await redis.xrange(keys.dead("default"))] == [b"3000-0"]
+    assert await redis.hget(keys.stats("default"), "dead_cut_by_cap") is None
+
+
+async def test_dead_letter_cap_cuts_the_oldest_counts_and_says_so(
+    redis: Redis, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    keys = Keys(prefix)
+    ids = await fill(redis, keys.dead("default"), 5)
+    with caplog.at_level(logging.WARNING, logger="streams.retention"):
+        result = await retention.trim_dead(redis, keys, "default", QueueSettings(dead_max_len=2))
+    assert result == (0, 3)
+    assert [i for i, _ in await redis.xrange(keys.dead("default"))] == ids[3:]
+    assert await redis.hget(keys.stats("default"), "dead_cut_by_cap") == b"3"
+    assert "dead-letter cap 2 reached, cut the 3 oldest" in caplog.text
