@@ -1,4 +1,4 @@
-"""Settings of the workers' housekeeping: dead-letter retention and cap."""
+"""Settings of the workers' housekeeping: dead-letter retention and cap, idle consumers."""
 
 from __future__ import annotations
 
@@ -52,3 +52,18 @@ def test_a_bad_dead_letter_setting_is_one_line_naming_the_variable(
     assert caught.value.variable == variable
     assert fragment in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_idle_consumers_are_removed_after_ten_minutes_by_default() -> None:
+    assert from_env({"REDIS_URL": URL}).queue("ml").consumer_idle_ms == 600_000
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"), [("999", ">= 1000"), (str(MAX_RETENTION_MS + 1), "<= ")]
+)
+def test_a_bad_consumer_idle_time_names_the_variable(value: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        from_env({"REDIS_URL": URL, "STREAMS_ML_CONSUMER_IDLE_MS": value})
+
+    assert caught.value.variable == "STREAMS_ML_CONSUMER_IDLE_MS"
+    assert fragment in str(caught.value)
