@@ -40,9 +40,12 @@ for _, raw in ipairs(groups) do
       unfinished[entry[1]] = true
     end
   end
-  if tonumber(group['pending']) > 0 then
+  local pending = tonumber(group['pending'])
+  if pending > 0 then
+    -- COUNT is the group's whole pending count: ids deleted from the stream may still be
+    -- pending in this range, and must not crowd out those of entries we cut.
     local first, last = entries[1][1], entries[#entries][1]
-    for _, row in ipairs(redis.call('XPENDING', KEYS[1], group['name'], first, last, n)) do
+    for _, row in ipairs(redis.call('XPENDING', KEYS[1], group['name'], first, last, pending)) do
       unfinished[row[1]] = true
     end
   end

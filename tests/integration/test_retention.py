@@ -189,3 +189,17 @@ async def test_dead_letter_cap_cuts_the_oldest_counts_and_says_so(
     assert [i for i, _ in await redis.xrange(keys.dead("default"))] == ids[3:]
     assert await redis.hget(keys.stats("default"), "dead_cut_by_cap") == b"3"
     assert "dead-letter cap 2 reached, cut the 3 oldest" in caplog.text
+
+
+async def test_hard_cap_counts_pending_entries_past_deleted_ones_still_pending(
+    redis: Redis, prefix: str
+) -> None:
+    # Given 6 entries all pending, of which 1, 2 and 3 were deleted (they stay pending)
+    keys = Keys(prefix)
+    stream = keys.stream("default")
+    await redis.xgroup_create(stream, "g", id="0", mkstream=True)
+    ids = await fill(redis, stream, 6)
+    await redis.xreadgroup("g", "c", {stream: ">"})
+    await redis.xdel(stream, *ids[1:4])
+    # When a cap of 1 cuts the two oldest left (0 and 4), then both count as unfinished
+    assert await retention.trim(redis, keys, "default", QueueSettings(max_len=1)) == (0, 2)
