@@ -54,11 +54,14 @@ async def forget_idle_consumers(
     }
     if not idle:
         return []
-    beats = await redis.mget([keys.worker(name.decode(errors="replace")) for name in idle])
+    async with redis.pipeline(transaction=False) as pipe:  # one key each: any cluster slot
+        for name in idle:
+            pipe.exists(keys.worker(name.decode(errors="replace")))
+        beats = await pipe.execute()
     script = redis.register_script(source("forget_consumer"))
     forgotten = []
     for (name, idle_ms), beat in zip(idle.items(), beats, strict=True):
-        if beat is None and await script(keys=[stream], args=[group, name, min_idle_ms]):
+        if not beat and await script(keys=[stream], args=[group, name, min_idle_ms]):
             forgotten.append(name.decode(errors="replace"))
             log.info(
                 "queue=%s group=%s: removed consumer %s, idle %.0f s, holding nothing and "
