@@ -176,7 +176,12 @@ class QueueConsumer:
     async def _release_unfinished(self) -> None:
         unfinished = list(self.held)
         if unfinished:
-            await self.scripts.release(self.queue, unfinished, self.qs.visibility_timeout_ms)
+            # Never started: handing them back must not cost them a delivery attempt.
+            waiting = {entry[0]: None for entry in self._work if entry[0] in self.held}
+            started = [i for i in unfinished if i not in waiting]
+            await self.scripts.release(
+                self.queue, started, self.qs.visibility_timeout_ms, unstarted=list(waiting)
+            )
             log.info(
                 "queue=%s consumer=%s: released %d unfinished entries",
                 self.queue,
