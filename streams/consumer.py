@@ -41,6 +41,7 @@ from streams.outage import (
 from streams.reclaimer import Entry, reclaim
 from streams.router import Context, Registry
 from streams.scripts import Scripts
+from streams.version import check_server
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +204,14 @@ class QueueConsumer:
     # -- reading -----------------------------------------------------------------------------
 
     async def _ensure_group_with_retry(self) -> bool:
-        """Create the group, waiting out an outage; False when stopped before Redis answered."""
+        """Check the server and create the group, waiting out an outage.
+
+        False when stopped before Redis answered.
+        """
         outage = Outage(log, f"queue={self.queue} create group")
         while not self._stopping:
             try:
+                await check_server(self.redis)
                 await ensure_group(self.redis, self.stream, self.group)
                 outage.recovered()
                 return True

@@ -1,11 +1,13 @@
-"""The worker's background loops survive what nobody planned for: a bug in a step, a group
-deleted under it, a server busy running someone's Lua script."""
+"""The worker's background loops survive what nobody planned for (a bug in a step, a key
+replaced under it, a server busy running someone's Lua script), and a worker refuses a
+server too old for it."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -20,6 +22,7 @@ from streams import consumer as consumer_module
 from streams.client import create_redis
 from streams.keys import Keys
 from streams.server import LocalServer
+from streams.version import ServerVersionError
 from streams.worker import Worker
 from tests.integration.test_worker import Job, pending_count, registry_with, running
 from tests.support import FAST_QUEUE, make_settings, wait_until
@@ -193,3 +196,32 @@ def _is_busy(client: sync_redis.Redis) -> bool:
     except ResponseError as exc:
         return str(exc).startswith("BUSY")
     return False
+
+
+# -- the server's version ---------------------------------------------------------------------
+
+
+async def test_worker_refuses_a_server_older_than_redis_7_with_one_line(
+    redis: Redis, redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a server that says it is Redis 6.2
+    settings = make_settings(redis_url, prefix)
+    info = redis.info
+
+    async def info_of_redis_6(section: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        if section == "server":
+            return {"redis_version": "6.2.14", "redis_mode": "standalone"}
+        return await info(section, *args, **kwargs)
+
+    monkeypatch.setattr(redis, "info", info_of_redis_6)
+
+    async def handle(job: Job, ctx: Context) -> None:
+        raise AssertionError("nothing may run on a server that is too old")
+
+    worker = Worker(redis, settings, registry_with(handle), ["default"])
+    # When a worker starts, then it stops with one line, before creating anything
+    with anyio.fail_after(5), pytest.raises(ServerVersionError) as caught:
+        await worker.run()
+    assert "\n" not in str(caught.value)
+    assert "version 6.2.14; godo-streams needs Redis 7.0 or newer" in str(caught.value)
+    assert not await redis.exists(Keys(prefix).stream("default"))
