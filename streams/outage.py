@@ -56,6 +56,26 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, ResponseError) and error_code(exc) in _REFUSING_CODES
 
 
+def refused_credentials(exc: BaseException) -> BaseException | None:
+    """The refused-credentials error in exc, or in the exception group exc is; else None."""
+    if isinstance(exc, AUTH_ERRORS):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = refused_credentials(inner)
+            if found is not None:
+                return found
+    return None
+
+
+def credentials_problem(exc: BaseException) -> str:
+    """What to tell the operator whose REDIS_URL Redis refused: never the password."""
+    return (
+        f"Redis refused the credentials ({describe(exc)}); "
+        "check the user name and password in REDIS_URL, and the user's ACL"
+    )
+
+
 def describe(exc: BaseException) -> str:
     """Type and message of a Redis error for a log line, with any URL password hidden."""
     return f"{type(exc).__name__}: {redact(str(exc))}"
