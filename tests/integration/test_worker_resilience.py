@@ -1,12 +1,12 @@
 """The worker's background loops survive what nobody planned for (a bug in a step, a key
-replaced under it, a server busy running someone's Lua script), and a worker refuses a
-server too old for it."""
+replaced under it, a server busy running someone's Lua script: the scheduler waits that out
+too), and a worker refuses a server too old for it."""
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -17,8 +17,11 @@ import redis as sync_redis
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from consumers.registry import create_registry
+from consumers.settings import AppSettings
 from streams import Context, Producer, StreamsError, retention
 from streams import consumer as consumer_module
+from streams import scheduler as scheduling
 from streams.client import create_redis
 from streams.keys import Keys
 from streams.server import LocalServer
@@ -141,7 +144,7 @@ async def busy_server() -> AsyncIterator[LocalServer]:
         yield server
 
 
-def _run_busy_script(url: str, done: threading.Event) -> None:
+def _run_busy_script(url: str) -> None:
     client = sync_redis.Redis.from_url(url)
     try:
         client.eval("while true do end", 0)
@@ -149,45 +152,6 @@ def _run_busy_script(url: str, done: threading.Event) -> None:
         pass  # killed by SCRIPT KILL, as planned
     finally:
         client.close()
-        done.set()
-
-
-async def test_worker_waits_while_another_client_runs_a_long_script(
-    busy_server: LocalServer, prefix: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    # Given a server busy with another client's endless script
-    settings = make_settings(busy_server.url, prefix)
-    handled: list[int] = []
-
-    async def handle(job: Job, ctx: Context) -> None:
-        handled.append(job.n)
-
-    registry = registry_with(handle)
-    script_done = threading.Event()
-    killer = sync_redis.Redis.from_url(busy_server.url)
-    redis = create_redis(settings)
-    try:
-        with anyio.fail_after(15):
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(
-                    anyio.to_thread.run_sync, _run_busy_script, busy_server.url, script_done
-                )
-                await wait_until(lambda: anyio.to_thread.run_sync(_is_busy, killer))
-                # When a worker starts
-                worker = Worker(redis, settings, registry, ["default"], name="patient")
-                async with running(worker):
-                    # Then it waits (logged once) rather than failing
-                    await wait_until(lambda: _true(bool(_messages(caplog, "BUSY"))))
-                    assert not worker.stop_requested
-                    # And once the script is killed it works
-                    killer.script_kill()
-                    await Producer(redis, settings, registry).publish("default", "job", Job(7))
-                    await wait_until(lambda: _true(handled == [7]))
-    finally:
-        killer.close()
-        await redis.aclose()
-    lines = _messages(caplog, "redis unavailable")
-    assert len(lines) == len(set(lines)), lines
 
 
 def _is_busy(client: sync_redis.Redis) -> bool:
@@ -196,6 +160,84 @@ def _is_busy(client: sync_redis.Redis) -> bool:
     except ResponseError as exc:
         return str(exc).startswith("BUSY")
     return False
+
+
+@asynccontextmanager
+async def busy(server: LocalServer) -> AsyncIterator[Callable[[], None]]:
+    """Another client runs an endless script; yields what kills it (SCRIPT KILL)."""
+    killer = sync_redis.Redis.from_url(server.url)
+    killed = False
+
+    def kill() -> None:
+        nonlocal killed
+        if not killed:
+            killer.script_kill()
+            killed = True
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(anyio.to_thread.run_sync, _run_busy_script, server.url)
+            await wait_until(lambda: anyio.to_thread.run_sync(_is_busy, killer))
+            try:
+                yield kill
+            finally:
+                kill()
+    finally:
+        killer.close()
+
+
+async def test_worker_waits_while_another_client_runs_a_long_script(
+    busy_server: LocalServer, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(busy_server.url, prefix)
+    handled: list[int] = []
+
+    async def handle(job: Job, ctx: Context) -> None:
+        handled.append(job.n)
+
+    registry = registry_with(handle)
+    redis = create_redis(settings)
+    try:
+        # Given a server busy with another client's endless script
+        with anyio.fail_after(15):
+            async with busy(busy_server) as kill:
+                # When a worker starts
+                worker = Worker(redis, settings, registry, ["default"], name="patient")
+                async with running(worker):
+                    # Then it waits (logged once) rather than failing
+                    await wait_until(lambda: _true(bool(_messages(caplog, "BUSY"))))
+                    assert not worker.stop_requested
+                    # And once the script is killed it works
+                    kill()
+                    await Producer(redis, settings, registry).publish("default", "job", Job(7))
+                    await wait_until(lambda: _true(handled == [7]))
+    finally:
+        await redis.aclose()
+    lines = _messages(caplog, "redis unavailable")
+    assert len(lines) == len(set(lines)), lines
+
+
+async def test_scheduler_waits_at_start_while_another_client_runs_a_long_script(
+    busy_server: LocalServer, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(busy_server.url, prefix)
+    redis = create_redis(settings)
+    job = scheduling.Job("ping", 1_000, scheduling.Publish("default", "ping"))
+    config = scheduling.SchedulerConfig(lease_ms=300, check_ms=50)
+    registry = create_registry(AppSettings())
+    scheduler = scheduling.Scheduler(redis, settings, registry, [job], config=config)
+    try:
+        # Given a server busy with another client's endless script
+        with anyio.fail_after(15):
+            async with busy(busy_server) as kill, anyio.create_task_group() as tg:
+                # When a scheduler starts, then it waits (logged once) rather than failing
+                tg.start_soon(scheduler.wait_for_redis)
+                await wait_until(lambda: _true(bool(_messages(caplog, "BUSY"))))
+                kill()
+            # And once the script is killed it leads
+            assert await scheduler.elect()
+    finally:
+        await redis.aclose()
 
 
 # -- the server's version ---------------------------------------------------------------------
