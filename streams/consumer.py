@@ -275,7 +275,7 @@ class QueueConsumer:
         if isinstance(exc, (StreamsError, *AUTH_ERRORS)):
             self._fail_worker(exc)
             return False
-        await anyio.sleep(outage.failed(exc) if is_outage(exc) else outage.unexpected(exc))
+        await anyio.sleep(outage.pause(exc))
         return True
 
     def _enqueue(self, entries: list[Entry]) -> None:
@@ -313,10 +313,8 @@ class QueueConsumer:
         except Exception as exc:  # noqa: BLE001  # logged once by the Outage
             if isinstance(exc, AUTH_ERRORS):
                 self._fail_worker(exc)
-            elif is_outage(exc):
-                trouble.failed(exc)
             else:
-                trouble.unexpected(exc)
+                trouble.pause(exc)
 
     async def _reclaim_once(self) -> bool:
         """Claim eligible entries up to free capacity; True when more may be waiting."""

@@ -114,6 +114,12 @@ class Outage:
             self._delay_s = min(self._delay_s * 2, self._cap_s)
         return self._delay_s
 
+    def pause(self, exc: Exception) -> float:
+        """failed() for an outage (and refused credentials, which it raises), else unexpected()."""
+        if is_outage(exc) or isinstance(exc, AUTH_ERRORS):
+            return self.failed(exc)
+        return self.unexpected(exc)
+
     def unexpected(self, exc: Exception) -> float:
         """Record an error nobody planned for; log it (with where) once, return the pause.
 

@@ -21,7 +21,7 @@ from streams.heartbeat import WorkerInfo
 from streams.keys import Keys
 from streams.lease import LeaseKeeper
 from streams.messages import now_ms
-from streams.outage import AUTH_ERRORS, Outage, describe, is_outage
+from streams.outage import AUTH_ERRORS, Outage, describe
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ class Worker:
                 self._stop_with(exc)
                 return
             except Exception as exc:  # noqa: BLE001  # e.g. OOM: logged once, work goes on
-                outage.failed(exc) if is_outage(exc) else outage.unexpected(exc)
+                outage.pause(exc)
             await anyio.sleep(interval_s)
 
     async def _stop_when_idle(self) -> None:
