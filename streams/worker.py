@@ -112,8 +112,9 @@ class Worker:
     ) -> None:
         """Consume until stopped. With stop_when_idle, stop once every queue is drained.
 
-        Raises, once stopped, the KeyboardInterrupt or SystemExit a handler raised, or the
-        StreamsError of a queue key holding another type of value.
+        Raises, once stopped, the KeyboardInterrupt or SystemExit a handler raised, the
+        StreamsError of a queue key holding another type of value or of a server older than
+        Redis 7.0, or the redis-py error refusing the credentials (AUTH_ERRORS).
         """
         min_visibility_ms = min(self.settings.queue(q).visibility_timeout_ms for q in self.queues)
         lease = LeaseKeeper(
