@@ -30,15 +30,17 @@ class Published(str):
     to the stream. A scheduled message's id is not a stream id until it is due.
     """
 
-    duplicate: bool
-    due_ms: int | None
+    # Class-level defaults: a plain publish builds it with str's own constructor (hot path).
+    duplicate: bool = False
+    due_ms: int | None = None
 
-    def __new__(
-        cls, value: str, *, duplicate: bool = False, due_ms: int | None = None
-    ) -> Published:
-        self = super().__new__(cls, value)
-        self.duplicate = duplicate
-        self.due_ms = due_ms
+    @classmethod
+    def of(cls, value: str, *, duplicate: bool = False, due_ms: int | None = None) -> Published:
+        self = cls(value)
+        if duplicate:
+            self.duplicate = True
+        if due_ms is not None:
+            self.due_ms = due_ms
         return self
 
     @property
@@ -98,7 +100,7 @@ def published(reply: Any) -> Published:
     if not isinstance(reply, list):
         return Published(_text(reply))
     entry_id, duplicate, due_ms = reply
-    return Published(
+    return Published.of(
         _text(entry_id), duplicate=bool(duplicate), due_ms=None if int(due_ms) < 0 else int(due_ms)
     )
 

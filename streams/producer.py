@@ -63,9 +63,14 @@ class Producer:
             PublishError: an invalid delay, time or dedupe window.
         """
         qs = self.settings.queue(queue)
-        window = dedupe_window(key, dedupe_ms, qs.dedupe_ms)
         payload = self.registry.encode(queue, type_, data)
-        if delay_ms is not None or at is not None:
+        plain = delay_ms is None and at is None and dedupe_ms is None
+        if plain and self._tracing is None and (key is None or not qs.dedupe_ms):
+            fields = to_fields(type_, payload, key=key, headers=headers)
+            entry_id = await self.redis.xadd(self.keys.stream(queue), fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
+            return Published(entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id))
+        window = dedupe_window(key, dedupe_ms, qs.dedupe_ms)
+        if not plain:
             due_args(delay_ms, at)  # a bad delay fails before anything is traced or sent
 
         async def send(with_headers: Mapping[str, str] | None) -> Published:
@@ -75,7 +80,7 @@ class Producer:
                     queue, fields, delay_ms=delay_ms, at=at, window_ms=window
                 )
                 return published(reply)
-            return published(await self.redis.xadd(self.keys.stream(queue), fields))  # type: ignore[arg-type]  # redis-py's FieldT is invariant
+            return published(await self.redis.xadd(self.keys.stream(queue), fields))  # type: ignore[arg-type]  # see above
 
         if self._tracing is not None:
             return await self._tracing.publish(self.keys.stream(queue), headers, send)

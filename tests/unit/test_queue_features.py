@@ -74,7 +74,7 @@ def test_dedupe_window_refuses_no_key_or_a_negative_window() -> None:
 
 
 def test_published_is_the_id_string() -> None:
-    published = Published("1-0", duplicate=True, due_ms=5)
+    published = Published.of("1-0", duplicate=True, due_ms=5)
 
     assert published == "1-0"
     assert (published.duplicate, published.scheduled) == (True, True)
