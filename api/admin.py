@@ -23,10 +23,8 @@ from api.schemas import (
 from api.state import ApiState
 from streams import deadletter
 from streams.inspect import list_pending
+from streams.messages import is_entry_id
 from streams.producer import Producer
-from streams.retention import parse_id
-
-MAX_ID_PART: Final = 2**64 - 1
 
 Limit = Annotated[
     int,
@@ -49,7 +47,7 @@ AUTH_ERRORS: Final = {
 
 def _check_ids(ids: list[str]) -> None:
     for entry_id in ids:
-        if any(part > MAX_ID_PART for part in parse_id(entry_id)):
+        if not is_entry_id(entry_id):
             raise ValidationException(f"ids: {entry_id!r} is not a valid stream entry id")
 
 

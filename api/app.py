@@ -15,7 +15,7 @@ from litestar.types import ControllerRouterHandler
 
 from api.admin import AdminController
 from api.auth import token_guard
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, ApiRequest
 from api.health import HealthController
 from api.metrics import MetricsController
 from api.queues import QueuesController
@@ -104,6 +104,7 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
         lifespan=[_lifespan(api)],
         openapi_config=_openapi(settings.api_docs),
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=ApiRequest,
         # The process configures logging (`streams` CLI); the app only logs through it.
         logging_config=None,
     )

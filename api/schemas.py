@@ -12,8 +12,10 @@ from streams.inspect import PendingEntry, QueueState
 from streams.messages import MAX_TYPE_LENGTH
 
 MAX_IDS = 1_000
+# `$` here is for the OpenAPI document (ECMA-262, where it means end of input); Python's `$` also
+# matches before a final newline, so the handler checks ids again with is_entry_id (`\Z`).
 StreamIdText = Annotated[
-    str, msgspec.Meta(pattern=r"^[0-9]{1,20}-[0-9]{1,20}$", description="a stream entry id")
+    str, msgspec.Meta(pattern=r"^[0-9]{1,19}-[0-9]{1,19}$", description="a stream entry id")
 ]
 
 

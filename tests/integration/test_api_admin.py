@@ -292,3 +292,35 @@ async def test_replay_with_a_mistyped_field_is_400_not_replay_all(
 
     assert response.status_code == 400
     assert await redis.xlen(Keys(prefix).dead("default")) == 2
+
+
+BODY_ENDPOINTS = ["/queues/events/messages", "/queues/events/dead/replay"]
+
+
+@pytest.mark.parametrize("path", BODY_ENDPOINTS)
+async def test_json_nested_too_deeply_is_400_with_one_line(
+    redis_url: str, prefix: str, path: str
+) -> None:
+    deep = b'{"type": "event.discovered", "data": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"
+    async with api_client(redis_url, prefix) as client:
+        response = await client.post(
+            path, content=deep, headers={**AUTH, "Content-Type": "application/json"}
+        )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "invalid JSON: nested too deeply"
+
+
+async def test_replay_of_an_id_with_a_trailing_newline_is_400_and_replays_nothing(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    [entry_id] = await add_dead(redis, prefix, "default", 1)
+
+    async with api_client(redis_url, prefix) as client:
+        response = await client.post(
+            "/queues/default/dead/replay", json={"ids": [f"{entry_id}\n"]}, headers=AUTH
+        )
+
+    assert response.status_code == 400
+    assert "is not a valid stream entry id" in response.json()["detail"]
+    assert await redis.xlen(Keys(prefix).dead("default")) == 1
