@@ -55,13 +55,46 @@ class Route(Generic[P]):
     def decode(self, data: bytes) -> P:
         """Decode and validate raw JSON, raising DecodeError naming the bad field."""
         try:
-            return self.decoder.decode(data)
+            return self._decode(data)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 in a JSON string
             raise DecodeError(f"payload of {self.type_name!r} is invalid: {exc}") from None
         except RecursionError:
             raise DecodeError(
                 f"payload of {self.type_name!r} is invalid: nested too deeply"
             ) from None
+
+    def _decode(self, data: bytes) -> P:
+        try:
+            return self.decoder.decode(data)
+        except msgspec.ValidationError:
+            # JSON Schema (so `streams schema` and the API's /schema) counts 5.0 as an integer;
+            # only a payload that fails pays for this second look.
+            retry = _integral_floats_as_ints(data)
+            if retry is None:
+                raise
+            return self.decoder.decode(retry)
+
+
+def _integral_floats_as_ints(data: bytes) -> bytes | None:
+    """The JSON with 5.0 written as 5, or None when it has no such number (or is not JSON)."""
+    changed = False
+
+    def walk(value: object) -> object:
+        nonlocal changed
+        if isinstance(value, float) and value.is_integer():
+            changed = True
+            return int(value)
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        return value
+
+    try:
+        rewritten = walk(msgspec.json.decode(data))
+    except msgspec.DecodeError:
+        return None
+    return _encoder.encode(rewritten) if changed else None
 
 
 @dataclass
