@@ -23,7 +23,7 @@ from streams.router import Registry
 
 DEFAULT_APP: Final = "consumers.registry:registry"
 # name -> module under streams.commands; each module has add_parser(subparsers) and run(args).
-COMMANDS: Final = ("worker", "publish", "status", "dead", "api", "scheduler", "dev")
+COMMANDS: Final = ("worker", "publish", "status", "dead", "api", "scheduler", "dev", "schema")
 
 Command = Callable[[argparse.Namespace], int]
 

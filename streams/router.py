@@ -139,6 +139,10 @@ class Registry:
     def types(self, queue: str) -> list[str]:
         return sorted(t for q, t in self.routes if q == queue)
 
+    def queues(self) -> list[str]:
+        """The queues with at least one registered type."""
+        return sorted({q for q, _ in self.routes})
+
     def encode(self, queue: str, type_: str, data: object) -> bytes:
         """Validate data (a Struct, a mapping or raw JSON bytes) against its type; return JSON."""
         route = self.routes.get((queue, type_))
