@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Final
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import ClientException
+from litestar.openapi import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 from redis.exceptions import RedisError, ResponseError
 
@@ -29,6 +30,14 @@ class ApiRequest(Request[Any, Any, Any]):
             raise ClientException("invalid JSON: nested too deeply") from None
         except UnicodeDecodeError as exc:  # bad UTF-8 inside a JSON string
             raise ClientException(f"invalid JSON: not UTF-8 at byte {exc.start}") from None
+
+
+def error_response(description: str) -> ResponseSpec:
+    """An error answer for the OpenAPI document: an ErrorOut body, and no made-up examples."""
+    return ResponseSpec(data_container=ErrorOut, description=description, generate_examples=False)
+
+
+REDIS_DOWN: Final = {503: error_response("Redis is unavailable")}
 
 
 def _answer(status: int, detail: str) -> Response[ErrorOut]:

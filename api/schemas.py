@@ -127,7 +127,7 @@ class DeadOut(msgspec.Struct, frozen=True, kw_only=True):
     dead: list[DeadLetter]
 
 
-class PublishIn(msgspec.Struct, frozen=True, kw_only=True):
+class PublishIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     type: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TYPE_LENGTH)]
     data: Any
     key: Annotated[str, msgspec.Meta(max_length=1_000)] | None = None
@@ -149,6 +149,8 @@ class PurgeOut(msgspec.Struct, frozen=True, kw_only=True):
     purged: int
 
 
-class ErrorOut(msgspec.Struct, frozen=True, kw_only=True):
+class ErrorOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     status_code: int
     detail: str
+    # Litestar's validation errors add the failing fields: [{"message", "key", "source"}].
+    extra: list[dict[str, Any]] | dict[str, Any] | None = None
