@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 
 from api.admin import AdminController
 from api.auth import token_guard
+from api.cache import invalidate_after_writes
 from api.errors import EXCEPTION_HANDLERS, ApiRequest
 from api.health import HealthController
 from api.metrics import MetricsController
@@ -100,6 +101,7 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
         dependencies={"api": Provide(lambda: api, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[_lifespan(api)],
+        middleware=[invalidate_after_writes(api.cache.invalidate)],
         openapi_config=_openapi(document),
         request_max_body_size=MAX_BODY_BYTES,
         request_class=ApiRequest,
