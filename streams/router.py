@@ -55,24 +55,21 @@ class Route(Generic[P]):
     def decode(self, data: bytes) -> P:
         """Decode and validate raw JSON, raising DecodeError naming the bad field."""
         try:
-            return self._decode(data)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 in a JSON string
-            raise DecodeError(f"payload of {self.type_name!r} is invalid: {exc}") from None
-        except RecursionError:
-            raise DecodeError(
-                f"payload of {self.type_name!r} is invalid: nested too deeply"
-            ) from None
-
-    def _decode(self, data: bytes) -> P:
-        try:
             return self.decoder.decode(data)
-        except msgspec.ValidationError:
+        except msgspec.ValidationError as exc:
             # JSON Schema (so `streams schema` and the API's /schema) counts 5.0 as an integer;
-            # only a payload that fails pays for this second look.
+            # only a payload that fails pays for this second look (the retry has no such number).
             retry = _integral_floats_as_ints(data)
             if retry is None:
-                raise
-            return self.decoder.decode(retry)
+                raise self._invalid(str(exc)) from None
+            return self.decode(retry)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 in a JSON string
+            raise self._invalid(str(exc)) from None
+        except RecursionError:
+            raise self._invalid("nested too deeply") from None
+
+    def _invalid(self, reason: str) -> DecodeError:
+        return DecodeError(f"payload of {self.type_name!r} is invalid: {reason}")
 
 
 def _integral_floats_as_ints(data: bytes) -> bytes | None:
@@ -92,7 +89,7 @@ def _integral_floats_as_ints(data: bytes) -> bytes | None:
 
     try:
         rewritten = walk(msgspec.json.decode(data))
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
     return _encoder.encode(rewritten) if changed else None
 
