@@ -50,10 +50,11 @@ def pascal(text: str) -> str:
 
 def unique_name(base: str, taken: Collection[str]) -> str:
     """base, or base2, base3, ... whichever is not taken yet."""
-    name, n = base or "Message", 1
+    root = base or "Message"
+    name, n = root, 1
     while name in taken:
         n += 1
-        name = f"{base}{n}"
+        name = f"{root}{n}"
     return name
 
 

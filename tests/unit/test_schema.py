@@ -14,7 +14,7 @@ from consumers.registry import create_registry
 from streams.cli import main
 from streams.errors import StreamsError
 from streams.router import Registry
-from streams.schema import catalog, document
+from streams.schema import catalog, document, unique_name
 from tests.apps import Work
 
 GROWN_APP = """
@@ -85,6 +85,14 @@ def test_structs_with_one_name_get_distinct_names_and_titles() -> None:
     assert sorted(found.components) == ["one.Ping", "two.Ping"]
     assert [c["title"] for c in found.components.values()] == list(found.components)
     assert len({m.name for m in found.messages}) == 2
+
+
+@pytest.mark.parametrize(
+    ("base", "taken", "expected"),
+    [("Ping", set(), "Ping"), ("Ping", {"Ping", "Ping2"}, "Ping3"), ("", {"Message"}, "Message2")],
+)
+def test_unique_name_counts_up_from_the_base(base: str, taken: set[str], expected: str) -> None:
+    assert unique_name(base, taken) == expected
 
 
 def test_a_payload_json_schema_cannot_describe_is_a_streams_error() -> None:
