@@ -21,12 +21,13 @@ import anyio.lowlevel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from streams import retention, retry
+from streams import retry
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
 from streams.errors import DecodeError, PermanentError, StreamsError
 from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
+from streams.housekeeping import housekeep
 from streams.keys import Keys
 from streams.messages import from_fields
 from streams.outage import (
@@ -306,9 +307,9 @@ class QueueConsumer:
                 await anyio.sleep(self._reclaim_s)
 
     async def _trim(self, trouble: Outage) -> None:
-        """Trim the stream; a failure is logged once and the next round tries again."""
+        """Housekeeping (trims, idle consumers); a failure is logged once, the next round retries."""
         try:
-            await retention.trim(self.redis, self.keys, self.queue, self.qs)
+            await housekeep(self.redis, self.keys, self.queue, self.group, self.qs)
             trouble.recovered()
         except Exception as exc:  # noqa: BLE001  # logged once by the Outage
             if isinstance(exc, AUTH_ERRORS):
