@@ -5,15 +5,15 @@ from __future__ import annotations
 from contextlib import nullcontext
 from typing import Annotated, Any, Final
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from api.errors import REDIS_DOWN, error_response
 from api.schemas import (
     DeadOut,
-    ErrorOut,
     PendingOut,
     PublishIn,
     PublishOut,
@@ -27,10 +27,10 @@ from streams.delayed import iso
 from streams.enqueue import Published
 from streams.errors import PublishError
 from streams.inspect import list_pending
+from streams.messages import is_entry_id
 from streams.producer import Producer
-from streams.retention import parse_id
 
-MAX_ID_PART: Final = 2**64 - 1
+REPLAY_ALL: Final = ReplayIn()
 
 Limit = Annotated[
     int,
@@ -40,20 +40,17 @@ Limit = Annotated[
 ]
 
 
-def _error(status: int, description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorOut, description=description)
-
-
 AUTH_ERRORS: Final = {
-    401: _error(401, "missing or wrong bearer token"),
-    403: _error(403, "STREAMS_API_TOKEN is not set: these endpoints are disabled"),
-    404: _error(404, "unknown queue"),
+    401: error_response("missing or wrong bearer token"),
+    403: error_response("STREAMS_API_TOKEN is not set: these endpoints are disabled"),
+    404: error_response("unknown queue"),
+    **REDIS_DOWN,
 }
 
 
 def _check_ids(ids: list[str]) -> None:
     for entry_id in ids:
-        if any(part > MAX_ID_PART for part in parse_id(entry_id)):
+        if not is_entry_id(entry_id):
             raise ValidationException(f"ids: {entry_id!r} is not a valid stream entry id")
 
 
@@ -74,6 +71,14 @@ class AdminController(Controller):
     path = "/queues/{queue:str}"
     tags = ("operations",)
     security = ({"bearer": []},)
+
+    # Litestar 2 makes an OPTIONS handler for a path when its first handler is registered, and
+    # that one's Allow names only the methods known then (litestar-org/litestar#4169, fixed in
+    # 3.0). A controller's handlers are registered sorted by name, so this one, named to come
+    # before `dead` and `purge`, is there first and no other is made.
+    @route("/dead", http_method=HttpMethod.OPTIONS, include_in_schema=False, status_code=204)
+    async def allow_dead(self) -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "DELETE, GET, OPTIONS"})
 
     @get("/pending", summary="Entries read but not acknowledged", responses=AUTH_ERRORS)
     async def pending(
@@ -104,10 +109,14 @@ class AdminController(Controller):
         ),
         responses={
             **AUTH_ERRORS,
-            200: ResponseSpec(data_container=PublishOut, description="a duplicate: nothing added"),
-            400: _error(400, "invalid JSON, unknown message type, or delay_ms and at together"),
-            413: _error(413, "body over 1 MiB"),
-            422: _error(422, "the payload does not match its type's schema"),
+            200: ResponseSpec(
+                data_container=PublishOut,
+                description="a duplicate: nothing added",
+                generate_examples=False,
+            ),
+            400: error_response("invalid JSON, unknown message type, or delay_ms and at together"),
+            413: error_response("body over 1 MiB"),
+            422: error_response("the payload does not match its type's schema"),
         },
     )
     async def publish(
@@ -146,17 +155,21 @@ class AdminController(Controller):
         "/dead/replay",
         status_code=200,
         summary="Replay the given dead letters (no body or {}: all of them)",
-        responses={**AUTH_ERRORS, 400: _error(400, "invalid JSON or ids")},
+        responses={
+            **AUTH_ERRORS,
+            400: error_response("invalid JSON or ids"),
+            413: error_response("body over 1 MiB"),
+        },
     )
     async def replay(
         self,
         queue: FromPath[str],
         api: NamedDependency[ApiState],
-        data: JSONBody[ReplayIn | None] = None,
+        data: JSONBody[ReplayIn] = REPLAY_ALL,
     ) -> ReplayOut:
         api.settings.queue(queue)
-        ids = list(data.ids or []) if data is not None else []
-        if data is not None and data.ids is not None and not ids:
+        ids = list(data.ids or [])
+        if data.ids is not None and not ids:
             return ReplayOut(replayed=0)
         _check_ids(ids)
         return ReplayOut(replayed=await deadletter.replay(api.client, api.keys, queue, ids))

@@ -37,6 +37,7 @@ CORE_COMMANDS: Final[Mapping[str, str]] = {
         "pause",
         "resume",
         "scheduler",
+        "schema",
     )
 }
 

@@ -86,6 +86,7 @@ def test_the_installed_command_is_the_composition_with_every_subcommand() -> Non
         "pause",
         "resume",
         "scheduler",
+        "schema",
         "api",
         "dev",
     }
