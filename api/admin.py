@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from datetime import datetime
 from typing import Annotated, Any, Final
 
 from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
@@ -52,6 +53,13 @@ def _check_ids(ids: list[str]) -> None:
     for entry_id in ids:
         if not is_entry_id(entry_id):
             raise ValidationException(f"ids: {entry_id!r} is not a valid stream entry id")
+
+
+def _parse_at(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)  # the pattern has required a zone already
+    except ValueError:
+        raise ValidationException(f"at: {text!r} is not a valid time") from None
 
 
 def _publish_answer(published: Published) -> Response[PublishOut]:
@@ -142,7 +150,7 @@ class AdminController(Controller):
                     data.data,
                     key=data.key,
                     delay_ms=data.delay_ms,
-                    at=data.at,
+                    at=None if data.at is None else _parse_at(data.at),
                     dedupe_ms=data.dedupe_ms,
                 )
         except PublishError as exc:

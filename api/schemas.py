@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 
@@ -132,6 +131,26 @@ class DeadOut(msgspec.Struct, frozen=True, kw_only=True):
     dead: list[DeadLetter]
 
 
+AT_PATTERN: Final = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+# What the fields' schemas can't say: dedupe_ms (> 0) needs a key; delay_ms and at exclude
+# each other. api/openapi.py adds these to every publish body of the document.
+PUBLISH_RULES: Final = [
+    {
+        "if": {
+            "properties": {"dedupe_ms": {"type": "integer", "minimum": 1}},
+            "required": ["dedupe_ms"],
+        },
+        "then": {"properties": {"key": {"type": "string"}}, "required": ["key"]},
+    },
+    {
+        "not": {
+            "properties": {"delay_ms": {"type": "integer"}, "at": {"type": "string"}},
+            "required": ["delay_ms", "at"],
+        }
+    },
+]
+
+
 class PublishIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     type: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TYPE_LENGTH)]
     data: Any
@@ -144,7 +163,12 @@ class PublishIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     ) = None
     at: (
         Annotated[
-            datetime, msgspec.Meta(tz=True, description="publish at this time (ISO 8601, zoned)")
+            str,
+            msgspec.Meta(
+                pattern=AT_PATTERN,
+                extra_json_schema={"format": "date-time"},
+                description="publish at this time (RFC 3339, with Z or an offset)",
+            ),
         ]
         | None
     ) = None

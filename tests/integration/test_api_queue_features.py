@@ -106,3 +106,16 @@ async def test_pause_shows_in_queues_health_and_metrics_until_resumed(
     assert 'streams_queue_paused{queue="default"} 1.0' in metrics.text
     assert unauthorised.status_code == 401
     assert resumed.json() == {"queue": "default", "paused": False}
+
+
+async def test_the_document_states_the_rules_between_publish_fields(
+    redis_url: str, prefix: str
+) -> None:
+    async with api_client(redis_url, prefix) as client:
+        document = (await client.get("/schema")).json()
+
+    ping = document["components"]["schemas"]["DefaultPingMessage"]
+    assert ping["properties"]["at"]["anyOf"][0]["format"] == "date-time"
+    rules = ping["allOf"]
+    assert rules[0]["then"]["required"] == ["key"]
+    assert rules[1]["not"]["required"] == ["delay_ms", "at"]
