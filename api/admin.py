@@ -86,6 +86,7 @@ class AdminController(Controller):
             400: _error(400, "invalid JSON or unknown message type"),
             413: _error(413, "body over 1 MiB"),
             422: _error(422, "the payload does not match its type's schema"),
+            503: _error(503, "Redis unavailable, or fewer replicas confirmed than required"),
         },
     )
     async def publish(

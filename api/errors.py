@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from api.schemas import ErrorOut
 from streams.client import redact
-from streams.errors import UnknownQueueError, ValidationError
+from streams.errors import NotDurableError, UnknownQueueError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,11 @@ def _not_utf8(_: AnyRequest, exc: UnicodeDecodeError) -> Response[ErrorOut]:
     return _answer(400, f"invalid JSON: not UTF-8 at byte {exc.start}")
 
 
+def _not_durable(request: AnyRequest, exc: NotDurableError) -> Response[ErrorOut]:
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return _answer(503, str(exc))
+
+
 def _redis_down(request: AnyRequest, exc: RedisError) -> Response[ErrorOut]:
     log.warning("%s %s: redis unavailable: %s", request.method, request.url.path, redact(str(exc)))
     return _answer(503, f"redis unavailable: {type(exc).__name__}")
@@ -55,6 +60,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     500: _unexpected,
     UnknownQueueError: _unknown_queue,
     ValidationError: _invalid_payload,
+    NotDurableError: _not_durable,
     UnicodeDecodeError: _not_utf8,
     RedisError: _redis_down,
 }

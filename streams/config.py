@@ -34,6 +34,10 @@ MAX_CONCURRENCY: Final = 10_000
 MAX_BATCH_SIZE: Final = 10_000
 MAX_VISIBILITY_TIMEOUT_MS: Final = 24 * 3600 * 1000
 MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
+# A publish's WAIT must end well before the API's 3 s socket timeout (api/app.py), or the
+# client would time out and retry the whole publish, appending the entry twice.
+MAX_REPLICA_TIMEOUT_MS: Final = 2_000
+ReplicaTimeout = Annotated[int, msgspec.Meta(ge=1, le=MAX_REPLICA_TIMEOUT_MS)]
 
 
 class Secret:
@@ -90,6 +94,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_token: Secret | None = None
     api_docs: bool = True
     api_stale_pending_ms: Positive = 300_000
+    publish_min_replicas: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    publish_replica_timeout_ms: ReplicaTimeout = 1_000
+    publish_fsync: bool = False
 
     def __post_init__(self) -> None:
         _check_settings(self)
@@ -253,6 +260,9 @@ _TOP_LEVEL: Final = {
     "max_connections": "STREAMS_MAX_CONNECTIONS",
     "api_docs": "STREAMS_API_DOCS",
     "api_stale_pending_ms": "STREAMS_API_STALE_PENDING_MS",
+    "publish_min_replicas": "STREAMS_PUBLISH_MIN_REPLICAS",
+    "publish_replica_timeout_ms": "STREAMS_PUBLISH_REPLICA_TIMEOUT_MS",
+    "publish_fsync": "STREAMS_PUBLISH_FSYNC",
 }
 
 
@@ -296,6 +306,9 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     max_connections: Positive = 50
     api_docs: bool = True
     api_stale_pending_ms: Positive = 300_000
+    publish_min_replicas: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    publish_replica_timeout_ms: ReplicaTimeout = 1_000
+    publish_fsync: bool = False
 
 
 def _convert(raw: dict[str, str], type_: type[_T], source: Mapping[str, str]) -> _T:
