@@ -12,6 +12,7 @@ from typing import Any, Final
 
 import anyio
 from anyio.abc import SocketStream, TaskStatus
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -74,12 +75,17 @@ def replica_set(replicas: int, data_dir: Path | None = None) -> Iterator[list[Lo
 
 class Forwarder:
     """A TCP forwarder in front of one server; repoint() drops every connection, as a proxy
-    does when its backend changes (Railway's HAProxy during a failover)."""
+    does when its backend changes (Railway's HAProxy during a failover).
+
+    It runs on an event loop in a thread of its own (see forwarding()), like a proxy process:
+    an in-process ASGI test client blocks the test's loop while it waits for the app.
+    """
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
         self.port = 0
         self._connections: set[anyio.CancelScope] = set()
+        self._portal: BlockingPortal | None = None
 
     @property
     def url(self) -> str:
@@ -94,6 +100,11 @@ class Forwarder:
 
     def repoint(self, target_port: int) -> None:
         """Send new connections to target_port and drop every open one."""
+        if self._portal is None:
+            raise RuntimeError("start the forwarder with forwarding()")
+        self._portal.call(self._repoint, target_port)
+
+    def _repoint(self, target_port: int) -> None:
         self.target_port = target_port
         for scope in list(self._connections):
             scope.cancel()
@@ -113,6 +124,19 @@ class Forwarder:
                 pass  # backend down: the client sees its connection closed
             finally:
                 self._connections.discard(scope)
+
+
+@contextmanager
+def forwarding(target_port: int) -> Iterator[Forwarder]:
+    """A Forwarder to target_port, running on its own thread until the block ends."""
+    forwarder = Forwarder(target_port)
+    with start_blocking_portal() as portal:
+        forwarder._portal = portal
+        future, _ = portal.start_task(forwarder.run)
+        try:
+            yield forwarder
+        finally:
+            future.cancel()
 
 
 async def _pump(source: SocketStream, sink: SocketStream, scope: anyio.CancelScope) -> None:
