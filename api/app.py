@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 
 from api.admin import AdminController
 from api.auth import token_guard
+from api.cache import invalidate_after_writes
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
 from api.metrics import MetricsController
@@ -102,6 +103,7 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
         dependencies={"api": Provide(lambda: api, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[_lifespan(api)],
+        middleware=[invalidate_after_writes(api.cache.invalidate)],
         openapi_config=_openapi(settings.api_docs),
         request_max_body_size=MAX_BODY_BYTES,
         # The process configures logging (`streams` CLI); the app only logs through it.

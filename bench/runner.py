@@ -33,7 +33,7 @@ def skipped_reason(workload: str, impl: str) -> str | None:
     if workload == "w5" and impl == "baseline":
         return "skipped: W5 has no baseline (the API is godo-streams only)"
     if workload == "w5" and not w5_api.available():
-        return "skipped: the API (streams/commands/api.py) is not on this branch yet"
+        return "skipped: the API (godo/commands/api.py) is not on this branch yet"
     return None
 
 

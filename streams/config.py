@@ -38,6 +38,9 @@ MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
 # client would time out and retry the whole publish, appending the entry twice.
 MAX_REPLICA_TIMEOUT_MS: Final = 2_000
 ReplicaTimeout = Annotated[int, msgspec.Meta(ge=1, le=MAX_REPLICA_TIMEOUT_MS)]
+DAY_MS: Final = 24 * 3600 * 1000
+MAX_RETENTION_MS: Final = 3650 * DAY_MS
+MAX_DEAD_MAX_LEN: Final = 100_000_000
 
 
 class Secret:
@@ -76,6 +79,11 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     )
     retention_ms: Positive = 24 * 3600 * 1000
     max_len: Positive = 1_000_000
+    # Housekeeping (streams/housekeeping.py): dead letters' own retention and cap, and how
+    # long a consumer holding nothing may stay idle before it is removed from the group.
+    dead_retention_ms: Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_MS)] = 7 * DAY_MS
+    dead_max_len: Annotated[int, msgspec.Meta(ge=1, le=MAX_DEAD_MAX_LEN)] = 100_000
+    consumer_idle_ms: Annotated[int, msgspec.Meta(ge=1_000, le=MAX_RETENTION_MS)] = 600_000
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from streams.config import Settings
 from streams.errors import ConfigError, NotDurableError
+from streams.version import parse_version
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ async def _waitaof_available(redis: Redis) -> bool:
             "the server has appendonly off, so no fsync can be confirmed; "
             "turn AOF on (appendonly yes) or unset it",
         )
-    available = tuple(int(p) for p in version.split(".")[:2] if p.isdigit()) >= WAITAOF_SINCE
+    available = (parse_version(version) or ()) >= WAITAOF_SINCE
     if not available:
         log.warning(
             "STREAMS_PUBLISH_FSYNC: redis %s has no WAITAOF (7.2+): publishes wait for "
