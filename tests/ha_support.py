@@ -203,8 +203,8 @@ class Sentinels:
 
     async def primary_port_now(self) -> int:
         async with Redis(port=self.ports[0], socket_timeout=1, decode_responses=True) as s:
-            _, port = await s.sentinel_get_master_addr_by_name(MASTER_NAME)
-        return int(port)
+            address: Any = await s.sentinel_get_master_addr_by_name(MASTER_NAME)
+        return int(address[1])
 
     def stop(self) -> None:
         for process in self.processes:

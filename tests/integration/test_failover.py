@@ -18,7 +18,6 @@ from pathlib import Path
 
 import anyio
 import msgspec
-import pytest
 from anyio.abc import TaskGroup
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -36,6 +35,7 @@ from tests.support import make_settings, wait_until
 
 log = logging.getLogger(__name__)
 
+RecordProperty = Callable[[str, object], None]  # pytest's record_property fixture
 PUBLISH_EVERY_S = 0.005
 TICK_MS = 200
 
@@ -140,7 +140,7 @@ async def health_status(url: str, prefix: str) -> int:
         return int((await api.get("/health")).status_code)
 
 
-def report(record: pytest.RecordProperty, name: str, figures: Figures, **more: object) -> None:
+def report(record: RecordProperty, name: str, figures: Figures, **more: object) -> None:
     values = {
         "acked": len(figures.acked),
         "refused": dict(figures.refused),
@@ -154,7 +154,7 @@ def report(record: pytest.RecordProperty, name: str, figures: Figures, **more: o
 
 
 async def forwarded_failover(
-    tmp_path: Path, prefix: str, *, durable: bool, record: pytest.RecordProperty
+    tmp_path: Path, prefix: str, *, durable: bool, record: RecordProperty
 ) -> tuple[Figures, int]:
     """Promote the replica while the primary still takes writes, then switch the forwarder.
 
@@ -224,7 +224,7 @@ async def _wait_handled(
 
 
 async def test_1_durable_publishes_survive_a_forwarded_failover(
-    tmp_path: Path, prefix: str, record_property: pytest.RecordProperty
+    tmp_path: Path, prefix: str, record_property: RecordProperty
 ) -> None:
     figures, missing = await forwarded_failover(
         tmp_path, prefix, durable=True, record=record_property
@@ -236,7 +236,7 @@ async def test_1_durable_publishes_survive_a_forwarded_failover(
 
 
 async def test_2_without_durable_publish_acknowledged_entries_are_lost(
-    tmp_path: Path, prefix: str, record_property: pytest.RecordProperty
+    tmp_path: Path, prefix: str, record_property: RecordProperty
 ) -> None:
     _, missing = await forwarded_failover(tmp_path, prefix, durable=False, record=record_property)
 
@@ -245,7 +245,7 @@ async def test_2_without_durable_publish_acknowledged_entries_are_lost(
 
 
 async def test_3_workers_follow_a_sentinel_failover_after_kill_9(
-    tmp_path: Path, prefix: str, record_property: pytest.RecordProperty
+    tmp_path: Path, prefix: str, record_property: RecordProperty
 ) -> None:
     figures = Figures()
     with replica_set(2) as (primary, *replicas):
