@@ -89,6 +89,8 @@ async def _timed_calls(publish: Publish, count: int) -> list[float]:
 async def _replica(primary_url: str) -> AsyncIterator[None]:
     """A replica of the rig's server for the duration of the block, in sync before it starts."""
     with LocalServer() as replica:
+        async with Redis.from_url(primary_url) as primary:
+            await primary.config_set("repl-diskless-sync-delay", 0)  # sync now, not in 5 s
         async with Redis(port=replica.port, decode_responses=True) as redis:
             await redis.replicaof("127.0.0.1", urlsplit(primary_url).port or 6379)
             deadline = time.monotonic() + SYNC_TIMEOUT_S

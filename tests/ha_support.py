@@ -13,6 +13,7 @@ from typing import Any, Final
 import anyio
 from anyio.abc import SocketStream, TaskStatus
 from anyio.from_thread import BlockingPortal, start_blocking_portal
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -67,6 +68,11 @@ def replica_set(replicas: int, data_dir: Path | None = None) -> Iterator[list[Lo
         for i in range(replicas + 1):
             server_dir = data_dir / f"node{i}" if data_dir is not None else None
             servers.append(LocalServer(binary=binary, data_dir=server_dir).start())
+        for server in servers:
+            with SyncRedis(port=server.port) as redis:
+                # Any of them may become a primary: start a full sync at once, not after the
+                # default 5 s wait for more replicas.
+                redis.config_set("repl-diskless-sync-delay", 0)
         yield servers
     finally:
         for server in servers:
