@@ -132,7 +132,11 @@ class HealthController(Controller):
             "200 healthy or degraded (with reasons); 503 when Redis is down or hangs, or "
             "REDIS_URL reaches a read-only replica (a failover in progress)."
         ),
-        responses={503: ResponseSpec(data_container=HealthOut, description="Redis is down")},
+        responses={
+            503: ResponseSpec(
+                data_container=HealthOut, description="Redis is down", generate_examples=False
+            )
+        },
     )
     async def health(self, api: NamedDependency[ApiState]) -> Response[HealthOut]:
         try:
