@@ -13,6 +13,8 @@ Definitions (one queue, its stream, and the workers' group ``settings.group``):
     depth         lag + pending: everything not yet finished
     oldest_pending_age_s  age of the oldest pending entry, from its id's timestamp
     time_lag_s    age of the oldest entry not yet delivered (0 when there is none)
+    messages      what workers did with the queue's messages, totals that only grow (kept in
+                  the queue's stats hash by streams.history when workers flush heartbeats)
     rates         rate_in_per_s from the change of XINFO STREAM entries-added between two
                   samples, rate_out_per_s from the change of the group's entries-read; both
                   null until a RateTracker has seen two samples (or on Redis 6.2).
@@ -27,13 +29,19 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from streams.deadletter import count_dead
 from streams.keys import Keys
 from streams.messages import now_ms
 from streams.retention import StreamId, parse_id
 
 COUNT_LIMIT: Final = 10_000
 _PAGE: Final = 1_000
+# Worker outcome -> its total's field in the queue's stats hash.
+TOTAL_FIELDS: Final = {
+    "processed": "messages_processed",
+    "failed": "messages_failed",
+    "retried": "messages_retried",
+    "dead_lettered": "messages_dead_lettered",
+}
 
 Clock = Callable[[], int]
 
@@ -52,6 +60,15 @@ class GroupState(msgspec.Struct, frozen=True, kw_only=True):
     lag: int
     lag_source: str
     consumers: list[ConsumerState]
+
+
+class MessageTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """Messages the workers handled since the queue's first, by outcome; they only grow."""
+
+    processed: int = 0
+    failed: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
 
 
 class QueueState(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,6 +92,7 @@ class QueueState(msgspec.Struct, frozen=True, kw_only=True):
     entries_added: int | None
     rate_in_per_s: float | None = None
     rate_out_per_s: float | None = None
+    messages: MessageTotals = msgspec.field(default_factory=MessageTotals)
     groups: list[GroupState] = msgspec.field(default_factory=list)
 
 
@@ -163,6 +181,15 @@ async def _group_state(
     )
 
 
+async def _dead_and_totals(redis: Redis, keys: Keys, queue: str) -> tuple[int, MessageTotals]:
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.xlen(keys.dead(queue))
+        pipe.hmget(keys.stats(queue), list(TOTAL_FIELDS.values()))
+        dead, totals = await pipe.execute()
+    values = {name: int(v or 0) for name, v in zip(TOTAL_FIELDS, totals, strict=True)}
+    return int(dead), MessageTotals(**values)
+
+
 def _missing(queue: str, stream: str, group: str, dead: int) -> QueueState:
     return QueueState(
         queue=queue,
@@ -198,11 +225,11 @@ async def inspect_queue(
     A missing stream reports zeros; a missing group reports every entry as unread.
     """
     stream = keys.stream(queue)
-    dead = await count_dead(redis, keys, queue)
+    dead, totals = await _dead_and_totals(redis, keys, queue)
     info = await _stream_info(redis, stream)
     now = clock()
     if info is None:
-        return _missing(queue, stream, group, dead)
+        return msgspec.structs.replace(_missing(queue, stream, group, dead), messages=totals)
     groups = [
         await _group_state(redis, stream, raw, info, count_limit)
         for raw in await redis.xinfo_groups(stream)
@@ -211,6 +238,7 @@ async def inspect_queue(
     base = msgspec.structs.replace(
         _missing(queue, stream, group, dead),
         exists=True,
+        messages=totals,
         length=int(info["length"]),
         entries_added=None if info.get("entries-added") is None else int(info["entries-added"]),
         groups=groups,
