@@ -9,14 +9,18 @@ from typing import Any, Final
 from litestar import Litestar, MediaType, Request, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from api.admin import AdminController
 from api.auth import token_guard
+from api.board import Board
+from api.csp import security_headers
+from api.dashboard import dashboard_handlers, static_router
+from api.docs import OfflineSwagger
 from api.errors import EXCEPTION_HANDLERS
 from api.health import HealthController
+from api.history import HistoryController
 from api.metrics import MetricsController
 from api.queues import QueuesController
 from api.state import ApiState
@@ -39,7 +43,7 @@ def _openapi(enabled: bool) -> OpenAPIConfig | None:
         title="godo-streams operator API",
         version="1",
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/")],
+        render_plugins=[OfflineSwagger(path="/")],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
@@ -93,13 +97,23 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
         HealthController,
         MetricsController,
         QueuesController,
+        HistoryController,
         admin,
     ]
     if settings.api_docs:
         handlers.append(schema_document)
+    if settings.api_dashboard:
+        handlers += dashboard_handlers(settings)
+    if settings.api_dashboard or settings.api_docs:
+        handlers.append(static_router())
+    board = Board()
     return Litestar(
         route_handlers=handlers,
-        dependencies={"api": Provide(lambda: api, sync_to_thread=False, use_cache=True)},
+        dependencies={
+            "api": Provide(lambda: api, sync_to_thread=False, use_cache=True),
+            "board": Provide(lambda: board, sync_to_thread=False, use_cache=True),
+        },
+        middleware=[security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[_lifespan(api)],
         openapi_config=_openapi(settings.api_docs),

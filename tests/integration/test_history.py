@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import anyio
 import msgspec
 from redis.asyncio import Redis
@@ -15,6 +17,7 @@ from streams.messages import now_ms
 from streams.worker import Worker
 from tests.integration.api_support import api_client
 from tests.integration.test_api_metrics import samples
+from tests.integration.test_scheduler import FakeClock, make_scheduler
 from tests.support import make_settings, wait_until
 
 MINUTE = history.MINUTE_MS
@@ -168,3 +171,25 @@ async def test_prometheus_message_totals_survive_the_worker_exit(
         "retried": 0,
         "dead_lettered": 1,
     }
+
+
+async def test_the_scheduler_leader_samples_once_a_minute_and_records_its_jobs(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    # Given a leading scheduler with a one-second job, and 3 messages waiting
+    clock = FakeClock(now_ms() // MINUTE * MINUTE)  # two steps in one minute
+    scheduler = make_scheduler(redis, redis_url, prefix, "leader", clock)
+    keys = Keys(prefix)
+    for n in range(3):
+        await redis.xadd(keys.stream("events"), {"type": "t", "data": str(n)})
+    # When it steps twice within one minute
+    await scheduler.step()
+    await redis.xadd(keys.stream("events"), {"type": "t", "data": "late"})
+    clock.now += 1_000
+    await scheduler.step()
+    # Then one sample was taken (depth 3, not 4) and the job's last tick is recorded
+    got = await history.read_history(redis, keys, "events", "1h", clock.now)
+    assert [v for v in got.series["depth"] if v is not None] == [3]
+    record = json.loads(await redis.hget(keys.scheduler_jobs(), "ping") or b"{}")
+    assert record["every_ms"] == 1_000
+    assert record["last_tick_ms"] // 1_000 == clock.now // 1_000
