@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from redis.asyncio import Redis
 
@@ -111,3 +112,13 @@ async def test_dead_search_filters_by_type_and_error_in_either_order(
     assert newest["count"] == 4
     assert [d["data"] for d in oldest.json()["dead"]] == ["0", "3"]
     assert anonymous.status_code == 401
+
+
+async def test_the_page_weighs_under_300_kb(redis_url: str, prefix: str) -> None:
+    async with api_client(redis_url, prefix) as client:
+        page = await client.get("/dashboard")
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+        sizes = [len((await client.get(path)).content) for path in assets]
+
+    assert len(assets) >= 5  # icon, two stylesheets, uPlot, the module
+    assert len(page.content) + sum(sizes) < 300_000
