@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import anyio
 from redis.asyncio import Redis
 
 from streams import history
@@ -122,3 +123,33 @@ async def test_the_page_weighs_under_300_kb(redis_url: str, prefix: str) -> None
 
     assert len(assets) >= 5  # icon, two stylesheets, uPlot, the module
     assert len(page.content) + sum(sizes) < 300_000
+
+
+async def _commands(redis: Redis) -> int:
+    stats = await redis.info("commandstats")
+    setup = ("cmdstat_info", "cmdstat_hello", "cmdstat_client|setinfo", "cmdstat_select")
+    return sum(int(v["calls"]) for k, v in stats.items() if k not in setup)
+
+
+async def _poll(url: str, prefix: str, tabs: int) -> None:
+    async with api_client(url, prefix) as client:
+
+        async def tab() -> None:
+            assert (await client.get("/dashboard/state")).status_code == 200
+            assert (await client.get("/queues/events/history?window=24h")).status_code == 200
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(tabs):
+                tg.start_soon(tab)
+
+
+async def test_twenty_tabs_cost_redis_what_one_does(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    before = await _commands(redis)
+    await _poll(redis_url, prefix, tabs=1)
+    one = await _commands(redis) - before
+    before = await _commands(redis)
+    await _poll(redis_url, prefix, tabs=20)
+    twenty = await _commands(redis) - before
+    assert 0 < twenty <= one
