@@ -266,13 +266,17 @@ function renderHistory(queue, history) {
   const entry = queueCharts(queue);
   if (!window.uPlot) return;
   if (!entry.plots.length) {
-    for (const spec of CHARTS) {
+    // Every holder first, so the grid has its final columns before a width is read.
+    const holders = CHARTS.map((spec) => {
       const holder = el("div", { class: "chart", dataset: { chart: spec.title } });
       const totals = el("p", { class: "totals" });
-      entry.row.append(el("div", {}, holder, totals));
-      const width = holder.clientWidth || 300;
-      const plot = new window.uPlot(chartOptions(spec, width), seriesData(history, spec), holder);
+      entry.row.append(el("div", { class: "chart-cell" }, holder, totals));
+      return { spec, holder, totals };
+    });
+    for (const { spec, holder, totals } of holders) {
+      const plot = new window.uPlot(chartOptions(spec, holder.clientWidth || 300), seriesData(history, spec), holder);
       entry.plots.push({ plot, spec, holder, totals });
+      resizer.observe(holder);
     }
   } else {
     for (const p of entry.plots) p.plot.setData(seriesData(history, p.spec));
@@ -282,17 +286,26 @@ function renderHistory(queue, history) {
 
 function resetCharts() {
   for (const entry of charts.values()) {
-    for (const p of entry.plots) p.plot.destroy();
+    for (const p of entry.plots) {
+      resizer.unobserve(p.holder);
+      p.plot.destroy();
+    }
     entry.card.remove();
   }
   charts.clear();
 }
 
-function resizeCharts() {
-  for (const entry of charts.values()) {
-    for (const p of entry.plots) p.plot.setSize({ width: p.holder.clientWidth || 300, height: 150 });
+// Charts follow their grid cell's width (window resize, phone rotation, scrollbars).
+const resizer = new ResizeObserver((observed) => {
+  for (const { target } of observed) {
+    for (const entry of charts.values()) {
+      const p = entry.plots.find((x) => x.holder === target);
+      if (p && Math.abs(p.plot.width - target.clientWidth) > 1) {
+        p.plot.setSize({ width: target.clientWidth || 300, height: 150 });
+      }
+    }
   }
-}
+});
 
 async function refreshHistory(queues) {
   const results = await Promise.allSettled(
@@ -458,7 +471,6 @@ function setup() {
       refreshDead();
     }
   });
-  window.addEventListener("resize", resizeCharts);
   window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
     resetCharts();
     if (lastState) refreshHistory(lastState.queues.map((q) => q.queue));

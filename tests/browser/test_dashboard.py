@@ -44,8 +44,10 @@ class Watch:
 
 
 @contextmanager
-def opened(browser: Any, stack: Stack, path: str = "/dashboard") -> Iterator[tuple[Page, Watch]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+def opened(
+    browser: Any, stack: Stack, path: str = "/dashboard", scheme: str = "light"
+) -> Iterator[tuple[Page, Watch]]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=scheme)
     page = context.new_page()
     watch = Watch(page)
     page.goto(stack.base + path)

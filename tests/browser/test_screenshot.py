@@ -82,11 +82,14 @@ def test_screenshot_with_live_data(browser: Any, stack: Stack, tmp_path: Path) -
         expect(page.locator("#dead-list li")).to_have_count(3, timeout=10_000)
         expect(page.locator("#leader")).not_to_contain_text("none", timeout=10_000)
         expect(page.locator('tr[data-worker="worker-b7-4121"]')).to_contain_text("gone")
-        page.wait_for_function("document.querySelectorAll('canvas').length >= 9")
+        expect(page.locator("canvas")).to_have_count(9)
         shot = tmp_path / "dashboard.png"
         page.screenshot(path=str(shot), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})
         page.screenshot(path=str(tmp_path / "dashboard-phone.png"), full_page=True)
+    with opened(browser, stack, scheme="dark") as (page, _):
+        expect(page.locator("canvas")).to_have_count(9)
+        page.screenshot(path=str(tmp_path / "dashboard-dark.png"))
     assert shot.stat().st_size > 10_000
     target = os.environ.get("STREAMS_DASHBOARD_SCREENSHOT")
     if target:
