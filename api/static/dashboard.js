@@ -391,6 +391,7 @@ async function act(label, call) {
   } catch (error) {
     $("dead-note").textContent = `${label} failed: ${error.message}`;
   }
+  lastDeadCount = null; // the next poll reloads the list, whatever the count is by then
   await refreshDead();
 }
 

@@ -155,7 +155,7 @@ def test_without_a_token_replay_and_purge_are_disabled(browser: Any, stack: Stac
         expect(page.locator("#dead-list li")).to_have_count(0)
 
 
-def test_with_the_token_replay_moves_the_entry_back_and_purge_empties(
+def test_with_the_token_replay_moves_entries_back_and_purge_empties(
     browser: Any, stack: Stack
 ) -> None:
     # Given a worker, a dead letter of a message that now succeeds, and the token entered
@@ -171,6 +171,13 @@ def test_with_the_token_replay_moves_the_entry_back_and_purge_empties(
         # Then it left the dead letters and the worker handled it
         wait_until_sync(lambda: redis.sismember(handled, "7"), timeout_s=15)
         assert redis.xlen(stack.keys.dead("default")) == 0
+        expect(page.locator("#dead-list li")).to_have_count(0)
+        # When two more are replayed with "Replay all shown"
+        add_dead(stack, {"n": 10})
+        add_dead(stack, {"n": 11})
+        expect(page.locator("#dead-list li")).to_have_count(2, timeout=10_000)
+        page.click("#replay-shown")
+        wait_until_sync(lambda: redis.smismember(handled, ["10", "11"]) == [1, 1], timeout_s=15)
         expect(page.locator("#dead-list li")).to_have_count(0)
         # When two more are purged (after confirming)
         add_dead(stack, {"n": 8})
