@@ -15,6 +15,7 @@ from litestar.types import ControllerRouterHandler
 from api.admin import AdminController
 from api.auth import token_guard
 from api.board import Board
+from api.cache import invalidate_after_writes
 from api.csp import security_headers
 from api.dashboard import dashboard_handlers, static_router
 from api.docs import OfflineSwagger
@@ -113,9 +114,9 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
             "api": Provide(lambda: api, sync_to_thread=False, use_cache=True),
             "board": Provide(lambda: board, sync_to_thread=False, use_cache=True),
         },
-        middleware=[security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[_lifespan(api)],
+        middleware=[security_headers, invalidate_after_writes(api.cache.invalidate)],
         openapi_config=_openapi(settings.api_docs),
         request_max_body_size=MAX_BODY_BYTES,
         # The process configures logging (`streams` CLI); the app only logs through it.

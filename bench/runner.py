@@ -37,7 +37,7 @@ def skipped_reason(workload: str, impl: str) -> str | None:
     if workload in ("w5", "w7") and impl == "baseline":
         return f"skipped: {workload.upper()} has no baseline (the API is godo-streams only)"
     if workload in ("w5", "w7") and not w5_api.available():
-        return "skipped: the API (streams/commands/api.py) is not on this branch yet"
+        return "skipped: the API (godo/commands/api.py) is not on this branch yet"
     return None
 
 

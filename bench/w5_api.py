@@ -23,8 +23,8 @@ TOKEN: Final = "bench-token"  # noqa: S105  # a throwaway token for a loopback-o
 
 
 def available() -> bool:
-    """W5 runs only where the API command exists (streams/commands/api.py)."""
-    return importlib.util.find_spec("streams.commands.api") is not None
+    """W5 runs only where the API command exists (godo/commands/api.py)."""
+    return importlib.util.find_spec("godo.commands.api") is not None
 
 
 async def run(rig: Rig, impl: str, cfg: BenchConfig) -> dict[str, float]:
@@ -52,7 +52,7 @@ async def run(rig: Rig, impl: str, cfg: BenchConfig) -> dict[str, float]:
 
 
 def _start_api(rig: Rig, prefix: str, port: int) -> Consumer:
-    argv = [sys.executable, "-m", "streams", "api", "--port", str(port)]
+    argv = [sys.executable, "-m", "godo", "api", "--port", str(port)]
     help_text = subprocess.run(
         [*argv[:4], "--help"],
         capture_output=True,

@@ -1,7 +1,8 @@
 """The `events` queue: discovered events are normalised, deduplicated, stored and indexed.
 
 Storage (all under Keys.data):
-    event:<id>          the normalised event as JSON; id is `<source>:<external_id>`
+    event:<id>          the normalised event as JSON; id is `<source>:<external_id>` with
+                        '%' and ':' in the source escaped (see event_id)
     events:by_start     sorted set of ids scored by start time (ms)
     tag:<tag>           set of ids carrying the tag
     day:<YYYY-MM-DD>    set of ids starting on that UTC day
@@ -17,14 +18,14 @@ from typing import Annotated, Final
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
 from consumers.values import as_bytes, as_text
 from streams import Context, Keys, Registry
+from streams.transaction import transaction
 
 log = logging.getLogger(__name__)
 
-WATCH_ATTEMPTS: Final = 10
 DROP_BATCH: Final = 200  # events read, checked and deleted per transaction
 _SPACES: Final = re.compile(r"\s+")
 _TAG_JUNK: Final = re.compile(r"[^a-z0-9+#&-]+")
@@ -87,13 +88,28 @@ def normalise_tag(tag: str) -> str:
     return _TAG_JUNK.sub("", hyphenated).strip("-")
 
 
+def event_id(source: str, external_id: str) -> str:
+    """Return `<source>:<external_id>`, with '%' and ':' of source escaped as %25 and %3A.
+
+    The first ':' then always ends the source, so no two events share an id (unescaped,
+    source 'a:b' with id 'c' and source 'a' with id 'b:c' did). A source without '%' or ':'
+    keeps the id it had before the escaping, so most stored events keep theirs.
+    """
+    return f"{source.replace('%', '%25').replace(':', '%3A')}:{external_id}"
+
+
+def legacy_event_id(source: str, external_id: str) -> str:
+    """The id events were stored under before event_id escaped the source (ambiguous)."""
+    return f"{source}:{external_id}"
+
+
 def normalise(payload: EventDiscovered) -> Event:
     """Turn a discovered event into its stored form; equal inputs give equal events."""
     source = payload.source.strip().lower()
     external_id = payload.external_id.strip()
     tags = sorted({t for t in (normalise_tag(tag) for tag in payload.tags) if t})
     return Event(
-        id=f"{source}:{external_id}",
+        id=event_id(source, external_id),
         source=source,
         external_id=external_id,
         title=_clean(payload.title) or payload.title.strip() or "untitled",
@@ -109,31 +125,49 @@ def decode_event(raw: bytes) -> Event:
 
 
 async def store(redis: Redis, keys: Keys, event: Event) -> bool:
-    """Store or update event and move its index entries; return True if it was new."""
+    """Store or update event and move its index entries; return True if it was new.
+
+    An event stored under its legacy id (see legacy_event_id) is moved to its id. A
+    transaction that keeps conflicting raises TransactionConflictError, which the worker
+    retries with backoff like any handler failure.
+    """
     key = keys.data("event", event.id)
-    async with redis.pipeline(transaction=True) as pipe:
-        for _ in range(WATCH_ATTEMPTS):
-            try:
-                await pipe.watch(key)
-                raw = await pipe.get(key)
-                old = decode_event(as_bytes(raw)) if raw is not None else None
-                pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                if old is not None:
-                    _unindex(pipe, keys, old, keep=event)
-                pipe.set(key, _encoder.encode(event))
-                pipe.zadd(keys.data("events", "by_start"), {event.id: event.starts_ms})
-                for tag in event.tags:
-                    pipe.sadd(keys.data("tag", tag), event.id)
-                pipe.sadd(keys.data("day", event.day), event.id)
-                await pipe.execute()
-                return old is None
-            except WatchError:
-                log.debug("event %s changed while being stored; trying again", event.id)
-    # Raised as a transient failure: the worker retries the message with backoff.
-    raise WatchError(f"event {event.id} kept changing while being stored")
+    legacy = legacy_event_id(event.source, event.external_id)
+    watched = [key] if legacy == event.id else [key, keys.data("event", legacy)]
+
+    async def read(pipe: Pipeline) -> list[Event]:
+        found = [decode_event(as_bytes(raw)) for raw in await pipe.mget(watched) if raw]
+        # A legacy key may hold another event, whose id it really is: leave that one alone.
+        return [e for e in found if (e.source, e.external_id) == (event.source, event.external_id)]
+
+    def write(pipe: Pipeline, olds: list[Event]) -> bool:
+        for old in olds:
+            if old.id == event.id:
+                _unindex(pipe, keys, old, keep=event)
+            else:  # stored under its legacy id: move it
+                _unindex(pipe, keys, old)
+                pipe.zrem(keys.data("events", "by_start"), old.id)
+                pipe.delete(keys.data("event", old.id))
+        pipe.set(key, _encoder.encode(event))
+        pipe.zadd(keys.data("events", "by_start"), {event.id: event.starts_ms})
+        for tag in event.tags:
+            pipe.sadd(keys.data("tag", tag), event.id)
+        pipe.sadd(keys.data("day", event.day), event.id)
+        return not olds
+
+    return await transaction(redis, watched, read, write, what=f"storing event {event.id}")
 
 
-def _unindex(pipe: Redis, keys: Keys, old: Event, keep: Event | None = None) -> None:
+async def find(redis: Redis, keys: Keys, source: str, external_id: str) -> Event | None:
+    """Return the stored event of (source, external_id), under its id or its legacy id."""
+    ids = [event_id(source, external_id), legacy_event_id(source, external_id)]
+    for event in await load(redis, keys, list(dict.fromkeys(ids))):
+        if (event.source, event.external_id) == (source, external_id):
+            return event
+    return None
+
+
+def _unindex(pipe: Pipeline, keys: Keys, old: Event, keep: Event | None = None) -> None:
     for tag in old.tags:
         if keep is None or tag not in keep.tags:
             pipe.srem(keys.data("tag", tag), old.id)
@@ -167,26 +201,22 @@ async def _drop_batch(redis: Redis, keys: Keys, ids: list[str], before_ms: int) 
     """
     by_start = keys.data("events", "by_start")
     event_keys = [keys.data("event", i) for i in ids]
-    async with redis.pipeline(transaction=True) as pipe:
-        for _ in range(WATCH_ATTEMPTS):
-            try:
-                await pipe.watch(*event_keys)
-                raw = await pipe.mget(event_keys)
-                events = [decode_event(as_bytes(r)) for r in raw if r is not None]
-                past = [e for e in events if e.starts_ms < before_ms]
-                gone = [i for i, r in zip(ids, raw, strict=True) if r is None]
-                pipe.multi()  # type: ignore[no-untyped-call]  # untyped in redis-py
-                for event in past:
-                    _unindex(pipe, keys, event)
-                    pipe.delete(keys.data("event", event.id))
-                if past or gone:
-                    pipe.zrem(by_start, *[e.id for e in past], *gone)
-                await pipe.execute()
-                return len(past)
-            except WatchError:
-                log.debug("events changed while past ones were dropped; trying again")
-    # Raised as a transient failure: the worker retries the message with backoff.
-    raise WatchError("events kept changing while past ones were dropped")
+
+    async def read(pipe: Pipeline) -> list[bytes | None]:
+        return [None if r is None else as_bytes(r) for r in await pipe.mget(event_keys)]
+
+    def write(pipe: Pipeline, raw: list[bytes | None]) -> int:
+        events = [decode_event(r) for r in raw if r is not None]
+        past = [e for e in events if e.starts_ms < before_ms]
+        gone = [i for i, r in zip(ids, raw, strict=True) if r is None]
+        for event in past:
+            _unindex(pipe, keys, event)
+            pipe.delete(keys.data("event", event.id))
+        if past or gone:
+            pipe.zrem(by_start, *[e.id for e in past], *gone)
+        return len(past)
+
+    return await transaction(redis, event_keys, read, write, what="dropping past events")
 
 
 async def handle_discovered(payload: EventDiscovered, ctx: Context) -> None:

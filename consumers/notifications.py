@@ -1,8 +1,9 @@
 """The `notifications` queue: render a template and deliver it to a log line or a webhook.
 
-A webhook may only call hosts listed in NOTIFICATIONS_WEBHOOK_HOSTS, so a message can never
-make a worker call an arbitrary internal address: anything else is a permanent failure.
-Connection errors, timeouts and non-2xx answers are transient and retried by the worker.
+A webhook may only call hosts listed in NOTIFICATIONS_WEBHOOK_HOSTS, and a name only at the
+public address it was checked at (see consumers/webhooks.py), so a message can never make a
+worker call an arbitrary internal address: anything else is a permanent failure. Connection
+errors, timeouts and non-2xx answers are transient and retried by the worker.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ import logging
 import string
 import time
 from typing import Annotated, Final, Literal
-from urllib.parse import urlsplit
 
+import anyio
 import httpx
 import msgspec
 
-from consumers.settings import AppSettings, HostRule
+from consumers.settings import AppSettings
+from consumers.webhooks import Call, Resolver, WebhookError, check_url, pin, pinned_call, resolve
 from streams import Context, PermanentError, Registry
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 HISTORY_LENGTH: Final = 100
 TEMPLATES: Final = {
     "welcome": "Welcome to Godo, $name!",
@@ -55,51 +56,41 @@ def render(template: str, data: dict[str, object]) -> str:
     return string.Template(text).safe_substitute({k: str(v) for k, v in data.items()})
 
 
-def check_url(url: object, allowed: frozenset[HostRule]) -> str:
-    """Return url if it may be called, else raise PermanentError saying why."""
-    if not allowed:
-        raise PermanentError("webhook channel is disabled: NOTIFICATIONS_WEBHOOK_HOSTS is empty")
-    if not isinstance(url, str) or not url:
-        raise PermanentError("webhook notification needs data.url as a string")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise PermanentError("webhook url is not a valid URL") from None
-    if parts.scheme not in DEFAULT_PORTS:
-        raise PermanentError(f"webhook url scheme {parts.scheme!r} is not http or https")
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise PermanentError("webhook url must not contain user info")
-    host = (parts.hostname or "").rstrip(".")
-    effective = port if port is not None else DEFAULT_PORTS[parts.scheme]
-    for rule in allowed:
-        wanted = rule.port if rule.port is not None else DEFAULT_PORTS[parts.scheme]
-        if rule.host == host and wanted == effective:
-            return url
-    raise PermanentError(f"webhook host {host}:{effective} is not in NOTIFICATIONS_WEBHOOK_HOSTS")
-
-
 class Notifier:
-    """Delivers notifications; owns one HTTP client, closed at worker shutdown."""
+    """Delivers notifications; owns its HTTP clients, closed at worker shutdown.
 
-    def __init__(self, settings: AppSettings, client: httpx.AsyncClient | None = None) -> None:
+    One client per host name: connections are pooled by address, and a TLS connection set up
+    for one name must not carry a request for another name at the same address.
+    """
+
+    def __init__(
+        self,
+        settings: AppSettings,
+        client: httpx.AsyncClient | None = None,
+        resolver: Resolver = resolve,
+    ) -> None:
         self.settings = settings
+        self.resolver = resolver
         self._client = client
+        self._clients: dict[str, httpx.AsyncClient] = {}
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
+    def client(self, host: str) -> httpx.AsyncClient:
+        if self._client is not None:
+            return self._client
+        if host not in self._clients:
+            self._clients[host] = httpx.AsyncClient(
                 timeout=self.settings.webhook_timeout_ms / 1000,
                 follow_redirects=False,
                 trust_env=False,
             )
-        return self._client
+        return self._clients[host]
 
     async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients = [*self._clients.values(), *([self._client] if self._client else [])]
+        self._clients.clear()
+        self._client = None
+        for client in clients:
+            await client.aclose()
 
     async def handle(self, payload: NotificationRequested, ctx: Context) -> None:
         message = render(payload.template, payload.data)
@@ -112,11 +103,19 @@ class Notifier:
         await _record(payload, message, ctx)
 
     async def _post(self, payload: NotificationRequested, message: str, ctx: Context) -> None:
-        url = check_url(payload.data.get("url"), self.settings.webhook_hosts)
+        target = check_url(payload.data.get("url"), self.settings.webhook_hosts)
+        call: Call | None = None
+        with anyio.move_on_after(self.settings.webhook_timeout_ms / 1000):
+            call = pinned_call(target, await pin(target, self.resolver))
+        if call is None:
+            raise WebhookError(f"webhook host {target.host} did not resolve in time")
         body = {"user_id": payload.user_id, "template": payload.template, "message": message}
-        headers = {"Idempotency-Key": f"{ctx.queue}:{ctx.id}"}
+        headers = {"Idempotency-Key": f"{ctx.queue}:{ctx.id}", **call.headers}
+        client = self.client(target.host)
         try:
-            response = await self.client.post(url, json=body, headers=headers)
+            response = await client.post(
+                call.url, json=body, headers=headers, extensions=call.extensions
+            )
         except httpx.InvalidURL:
             raise PermanentError("webhook url is not a valid URL") from None
         except httpx.HTTPError as exc:
@@ -124,10 +123,6 @@ class Notifier:
         if not response.is_success:
             raise WebhookError(f"webhook answered HTTP {response.status_code}")
         log.info("queue=%s id=%s webhook delivered to user=%s", ctx.queue, ctx.id, payload.user_id)
-
-
-class WebhookError(Exception):
-    """A transient webhook failure: the worker retries it with backoff."""
 
 
 async def _record(payload: NotificationRequested, message: str, ctx: Context) -> None:

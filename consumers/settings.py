@@ -1,6 +1,7 @@
 """The Godo application's own settings, read once from the environment.
 
-NOTIFICATIONS_WEBHOOK_HOSTS   comma-separated `host` or `host:port` entries; empty disables webhooks
+NOTIFICATIONS_WEBHOOK_HOSTS   comma-separated `host` or `host:port` entries; empty disables webhooks;
+                              `private:host[:port]` may resolve to non-public addresses
 NOTIFICATIONS_WEBHOOK_TIMEOUT_MS   timeout of one webhook call (default 5000)
 CACHE_REDIS_URL               optional separate Redis for cache entries (default: REDIS_URL)
 GODO_ACTIVE_WINDOW_MS         users active within this window get hourly refreshes (default 1 day)
@@ -24,11 +25,19 @@ HOUR_MS: Final = 3_600_000
 DAY_MS: Final = 24 * HOUR_MS
 
 
+PRIVATE_MARKER: Final = "private:"
+
+
 class HostRule(msgspec.Struct, frozen=True):
-    """One allowed webhook destination; port None means the scheme's default port only."""
+    """One allowed webhook destination; port None means the scheme's default port only.
+
+    A name must resolve to public addresses only, unless private is set (the `private:`
+    marker, for example for Railway's private network); an IP literal allows that address.
+    """
 
     host: str
     port: int | None = None
+    private: bool = False
 
 
 class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,6 +56,14 @@ def parse_hosts(raw: str) -> frozenset[HostRule]:
 
 
 def _parse_host(entry: str) -> HostRule:
+    marker = entry[: len(PRIVATE_MARKER)].lower() == PRIVATE_MARKER
+    if marker and not entry[len(PRIVATE_MARKER) :].isdigit():  # `private:80` is a host
+        rule = _parse_plain(entry[len(PRIVATE_MARKER) :].strip())
+        return HostRule(rule.host, rule.port, private=True)
+    return _parse_plain(entry)
+
+
+def _parse_plain(entry: str) -> HostRule:
     problem = f"entry {entry!r} must be `host` or `host:port` (IPv6 as `[addr]:port`)"
     host, port_text = entry, ""
     if entry.startswith("["):

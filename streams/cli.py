@@ -1,7 +1,9 @@
-"""The `streams` command: worker, publish, status, dead, and the commands other packages add.
+"""The `streams` command: worker, publish, status, dead, scheduler, and commands added to them.
 
 Subcommands live in streams/commands/, one module each, so the entry point stays small.
-A user's mistake ends with one line on stderr and exit code 2, never a traceback.
+A package that builds on streams passes more command modules to main(): the installed
+`streams` command is godo.cli, which adds `api` and `dev`. `python -m streams` has the core
+commands only. A user's mistake ends with one line on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final, NoReturn
 
 from redis.exceptions import RedisError
@@ -19,11 +21,15 @@ from redis.exceptions import RedisError
 from streams.client import redact
 from streams.errors import StreamsError
 from streams.loading import call_factory, import_object
+from streams.outage import credentials_problem, refused_credentials
 from streams.router import Registry
 
 DEFAULT_APP: Final = "consumers.registry:registry"
-# name -> module under streams.commands; each module has add_parser(subparsers) and run(args).
-COMMANDS: Final = ("worker", "publish", "status", "dead", "api", "scheduler", "dev")
+# name -> module; each module has add_parser(subparsers) and run(args).
+CORE_COMMANDS: Final[Mapping[str, str]] = {
+    name: f"streams.commands.{name}"
+    for name in ("worker", "publish", "status", "dead", "scheduler")
+}
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -45,7 +51,8 @@ def load_registry(spec: str | None = None) -> Registry:
     return found
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser(commands: Mapping[str, str] = CORE_COMMANDS) -> argparse.ArgumentParser:
+    """The command line parser with a subcommand for each of commands (name -> module)."""
     parser = argparse.ArgumentParser(
         prog="streams", description="Redis Streams background processing."
     )
@@ -55,14 +62,8 @@ def _parser() -> argparse.ArgumentParser:
         help="default: $LOG_LEVEL, else INFO",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"streams.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"streams.commands.{name}":
-                raise
-            continue
-        module.add_parser(sub)
+    for name, path in commands.items():
+        importlib.import_module(path).add_parser(sub)
         command: argparse.ArgumentParser = sub.choices[name]
         # Accepted after the command too (`streams worker --log-level DEBUG`); SUPPRESS keeps
         # the value given before the command when it is not repeated.
@@ -76,8 +77,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise SystemExit(code)
 
 
-def main(argv: Sequence[str] | None = None) -> NoReturn:
-    args, unknown = _parser().parse_known_args(argv)
+def main(
+    argv: Sequence[str] | None = None, *, commands: Mapping[str, str] = CORE_COMMANDS
+) -> NoReturn:
+    args, unknown = parser(commands).parse_known_args(argv)
     if unknown:
         # Reported by the command's own parser, so the usage line shown is the command's.
         args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
@@ -95,8 +98,14 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         code = run(args)
     except StreamsError as exc:
         fail(str(exc))
-    except RedisError as exc:
-        fail(f"redis: {exc}", code=1)
     except KeyboardInterrupt:
         code = 130
+    except BaseException as exc:
+        refused = refused_credentials(exc)
+        if refused is not None:  # a configuration mistake, not an outage: exit 1, one line
+            url = redact(os.environ.get("REDIS_URL", "").strip())
+            fail(f"REDIS_URL={url}: {credentials_problem(refused)}", code=1)
+        if isinstance(exc, RedisError):
+            fail(f"redis: {exc}", code=1)
+        raise
     raise SystemExit(code)

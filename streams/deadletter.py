@@ -15,11 +15,11 @@ from typing import Final
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
-from streams.errors import StreamsError
 from streams.keys import Keys
 from streams.scripts import LUA_MAX_VALUES
+from streams.transaction import transaction
 
 DEAD_FIELDS: Final = (b"dead_id", b"dead_error", b"dead_attempts", b"dead_at")
 MAX_ERROR_LENGTH: Final = 1_000
@@ -85,7 +85,6 @@ async def count_dead(redis: Redis, keys: Keys, queue: str) -> int:
 
 
 REPLAY_PAGE: Final = 100
-REPLAY_WATCH_TRIES: Final = 10
 
 # Entries with more fields than Lua's unpack() can pass (scripts.LUA_MAX_VALUES) are left to the
 # client: the script returns their ids after the count.
@@ -152,33 +151,29 @@ async def replay(redis: Redis, keys: Keys, queue: str, ids: Sequence[str] = ()) 
 
 async def _replay_big(redis: Redis, dead: str, stream: str, entry_id: bytes) -> int:
     """Replay one dead letter too big for Lua: WATCH the stream, copy and delete in MULTI/EXEC."""
-    for _ in range(REPLAY_WATCH_TRIES):
-        async with redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(dead)
-            found: list[tuple[bytes, dict[bytes, bytes]]] = await pipe.xrange(  # type: ignore[assignment]
-                dead, entry_id, entry_id
-            )
-            if not found:
-                return 0  # replayed by someone else meanwhile
-            fields = {k: v for k, v in found[0][1].items() if not k.startswith(b"dead_")}
-            pipe.multi()  # type: ignore[no-untyped-call]
-            pipe.xadd(stream, fields)  # type: ignore[arg-type]  # FieldT is invariant
-            pipe.xdel(dead, entry_id)
-            try:
-                await pipe.execute()
-            except WatchError:
-                continue  # the dead-letter stream changed meanwhile: look again
-            return 1
-    raise StreamsError(
-        f"could not replay dead letter {entry_id.decode()} of {stream}: new dead letters kept "
-        "arriving; try again"
-    )
+
+    async def read(pipe: Pipeline) -> dict[bytes, bytes] | None:
+        found: list[tuple[bytes, dict[bytes, bytes]]] = await pipe.xrange(  # type: ignore[assignment]
+            dead, entry_id, entry_id
+        )
+        return found[0][1] if found else None
+
+    def write(pipe: Pipeline, letter: dict[bytes, bytes] | None) -> int:
+        if letter is None:
+            return 0  # replayed by someone else meanwhile
+        fields = {k: v for k, v in letter.items() if not k.startswith(b"dead_")}
+        pipe.xadd(stream, fields)  # type: ignore[arg-type]  # FieldT is invariant
+        pipe.xdel(dead, entry_id)
+        return 1
+
+    what = f"replaying dead letter {entry_id.decode()} of {stream}"
+    return await transaction(redis, [dead], read, write, what=what)
 
 
 async def purge(redis: Redis, keys: Keys, queue: str) -> int:
     """Delete every dead letter of a queue; return how many there were."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.xlen(keys.dead(queue))
-        pipe.delete(keys.dead(queue))
+        pipe.unlink(keys.dead(queue))  # freed in the background: a big stream would block Redis
         count, _ = await pipe.execute()
     return int(count)

@@ -6,6 +6,7 @@ StreamsError
 ├── PublishError           a message could not be published
 │   └── ValidationError    the payload does not match its type's schema
 ├── DecodeError            a stream entry is not a valid message (dead-lettered)
+├── TransactionConflictError  watched keys kept changing: an optimistic transaction gave up
 └── PermanentError         raised by a handler: dead-letter now, never retry
 """
 
@@ -57,3 +58,14 @@ class DecodeError(StreamsError):
 
 class PermanentError(StreamsError):
     """Raise from a handler when retrying cannot help; the entry is dead-lettered at once."""
+
+
+class TransactionConflictError(StreamsError):
+    """The keys an optimistic transaction watched kept changing; it gave up after attempts."""
+
+    def __init__(self, what: str, attempts: int) -> None:
+        self.what = what
+        self.attempts = attempts
+        super().__init__(
+            f"{what}: the data kept changing, gave up after {attempts} tries; try again"
+        )

@@ -13,6 +13,8 @@ Definitions (one queue, its stream, and the workers' group ``settings.group``):
     depth         lag + pending: everything not yet finished
     oldest_pending_age_s  age of the oldest pending entry, from its id's timestamp
     time_lag_s    age of the oldest entry not yet delivered (0 when there is none)
+    cut_by_cap    unfinished entries the stream's hard cap cut, ever (stats hash)
+    dead_cut_by_cap  dead letters the dead-letter cap cut, ever (stats hash)
     messages      what workers did with the queue's messages, totals that only grow (kept in
                   the queue's stats hash by streams.history when workers flush heartbeats)
     rates         rate_in_per_s from the change of XINFO STREAM entries-added between two
@@ -92,6 +94,8 @@ class QueueState(msgspec.Struct, frozen=True, kw_only=True):
     entries_added: int | None
     rate_in_per_s: float | None = None
     rate_out_per_s: float | None = None
+    cut_by_cap: int = 0
+    dead_cut_by_cap: int = 0
     messages: MessageTotals = msgspec.field(default_factory=MessageTotals)
     groups: list[GroupState] = msgspec.field(default_factory=list)
 
@@ -181,13 +185,15 @@ async def _group_state(
     )
 
 
-async def _dead_and_totals(redis: Redis, keys: Keys, queue: str) -> tuple[int, MessageTotals]:
-    async with redis.pipeline(transaction=False) as pipe:
+_STATS_FIELDS: Final = ("cut_by_cap", "dead_cut_by_cap", *TOTAL_FIELDS.values())
+
+
+async def _dead_and_stats(redis: Redis, keys: Keys, queue: str) -> tuple[int, dict[str, int]]:
+    async with redis.pipeline(transaction=False) as pipe:  # one round trip for both
         pipe.xlen(keys.dead(queue))
-        pipe.hmget(keys.stats(queue), list(TOTAL_FIELDS.values()))
-        dead, totals = await pipe.execute()
-    values = {name: int(v or 0) for name, v in zip(TOTAL_FIELDS, totals, strict=True)}
-    return int(dead), MessageTotals(**values)
+        pipe.hmget(keys.stats(queue), list(_STATS_FIELDS))
+        dead, values = await pipe.execute()
+    return int(dead), {f: int(v or 0) for f, v in zip(_STATS_FIELDS, values, strict=True)}
 
 
 def _missing(queue: str, stream: str, group: str, dead: int) -> QueueState:
@@ -225,20 +231,25 @@ async def inspect_queue(
     A missing stream reports zeros; a missing group reports every entry as unread.
     """
     stream = keys.stream(queue)
-    dead, totals = await _dead_and_totals(redis, keys, queue)
+    dead, stats = await _dead_and_stats(redis, keys, queue)
     info = await _stream_info(redis, stream)
     now = clock()
+    missing = msgspec.structs.replace(
+        _missing(queue, stream, group, dead),
+        cut_by_cap=stats["cut_by_cap"],
+        dead_cut_by_cap=stats["dead_cut_by_cap"],
+        messages=MessageTotals(**{name: stats[field] for name, field in TOTAL_FIELDS.items()}),
+    )
     if info is None:
-        return msgspec.structs.replace(_missing(queue, stream, group, dead), messages=totals)
+        return missing
     groups = [
         await _group_state(redis, stream, raw, info, count_limit)
         for raw in await redis.xinfo_groups(stream)
     ]
     ours = next((g for g in groups if g.name == group), None)
     base = msgspec.structs.replace(
-        _missing(queue, stream, group, dead),
+        missing,
         exists=True,
-        messages=totals,
         length=int(info["length"]),
         entries_added=None if info.get("entries-added") is None else int(info["entries-added"]),
         groups=groups,

@@ -53,6 +53,10 @@ class Keys:
     def scheduler_tick(self, job: str, slot: int) -> str:
         return f"{self.prefix}:scheduler:tick:{job}:{slot}"
 
+    def scheduler_last(self, job: str) -> str:
+        """Start (ms) of the latest slot a job fired for; ticks never go back before it."""
+        return f"{self.prefix}:scheduler:last:{job}"
+
     def cache(self, namespace: str, key: str) -> str:
         return f"{self.prefix}:cache:{namespace}:{key}"
 

@@ -5,9 +5,11 @@ it, a compare-and-delete script to hand it over at shutdown. A dead leader's lea
 and another scheduler takes over within the lease time.
 
 Time is cut into slots per job (slot = now_ms // every_ms, so hourly jobs fire at the top
-of the hour). A tick is claimed with SET NX on the (job, slot) key and published in the
-same Lua script, which also checks the lease; so a tick is published at most once even when
-two schedulers briefly both believe they lead.
+of the hour). "now" is Redis's clock (TIME), read once per step, so schedulers on hosts whose
+clocks disagree still agree on the slot. A tick is claimed with SET NX on the (job, slot) key
+and published in the same Lua script, which also checks the lease and the start of the last
+slot the job fired for; so a tick is published at most once even when two schedulers briefly
+both believe they lead, and never again for an earlier slot if a clock goes back.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import json
 import logging
 import os
 import socket
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from streams.inspect import inspect_queues
 from streams.keys import Keys
 from streams.loading import call_factory, import_object
 from streams.messages import to_fields
-from streams.outage import TRANSIENT, Outage
+from streams.outage import AUTH_ERRORS, MAYBE_OUTAGE, Outage, is_outage
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ DEFAULT_CHECK_MS: Final = 1_000
 # Lease and tick keys expire after these (PX); Redis refuses expiry times beyond int64.
 MAX_LEASE_MS: Final = 3_600_000
 MAX_EVERY_MS: Final = 366 * 24 * 3_600_000
+# How long a job's last-slot mark outlives its slot: a clock (or a takeover) this far behind
+# still cannot repeat a slot. A day is far beyond any clock skew worth surviving.
+LAST_SLOT_GUARD_MS: Final = 24 * 3_600_000
 
 
 def _script(name: str) -> str:
@@ -57,14 +61,20 @@ def _script(name: str) -> str:
 class Clock(Protocol):
     """Wall-clock time for slots, and sleeping; tests inject a fake one."""
 
-    def now_ms(self) -> int: ...
+    async def now_ms(self) -> int: ...
 
     async def sleep(self, seconds: float) -> None: ...
 
 
-class SystemClock:
-    def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000
+class RedisClock:
+    """Redis's clock (TIME): one clock for every scheduler, whatever their hosts' clocks say."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def now_ms(self) -> int:
+        seconds, micros = await self.redis.time()
+        return seconds * 1_000 + micros // 1_000
 
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(seconds)
@@ -195,7 +205,7 @@ class Scheduler:
         self.registry = registry
         self.jobs = list(jobs)
         self.config = config or SchedulerConfig()
-        self.clock = clock or SystemClock()
+        self.clock = clock or RedisClock(redis)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.keys = Keys(settings.prefix)
         self.is_leader = False
@@ -230,7 +240,7 @@ class Scheduler:
             self._last_slot.clear()
             return []
         fired: list[tuple[str, int]] = []
-        now = self.clock.now_ms()
+        now = await self.clock.now_ms()
         for job in self.jobs:
             slot = now // job.every_ms
             if self._last_slot.get(job.name, -1) >= slot:
@@ -257,8 +267,18 @@ class Scheduler:
         await history.sample(self.redis, self.keys, states, now)
 
     async def _fire(self, job: Job, slot: int, now: int) -> bool:
-        keys = [self.keys.scheduler_leader(), self.keys.scheduler_tick(job.name, slot)]
-        args: list[str | bytes | int] = [self.name, job.every_ms + self.config.lease_ms]
+        keys = [
+            self.keys.scheduler_leader(),
+            self.keys.scheduler_tick(job.name, slot),
+            self.keys.scheduler_last(job.name),
+        ]
+        tick_ttl = job.every_ms + self.config.lease_ms
+        args: list[str | bytes | int] = [
+            self.name,
+            tick_ttl,
+            slot * job.every_ms,
+            tick_ttl + LAST_SLOT_GUARD_MS,
+        ]
         action = job.action
         if isinstance(action, Publish):
             keys.append(self.keys.stream(action.queue))
@@ -302,7 +322,9 @@ class Scheduler:
         while True:
             try:
                 await self.redis.ping()
-            except TRANSIENT as exc:
+            except MAYBE_OUTAGE as exc:  # BUSY, LOADING, down...
+                if not is_outage(exc):
+                    raise
                 await self.clock.sleep(outage.failed(exc))
             else:
                 outage.recovered()
@@ -321,12 +343,14 @@ class Scheduler:
                 try:
                     await self.step()
                     outage.recovered()
-                except TRANSIENT as exc:
+                except AUTH_ERRORS:
+                    raise  # a configuration mistake: the command says so and exits 1
+                except (OSError, RedisError) as exc:
                     self.is_leader = False
-                    delay_s = max(delay_s, outage.failed(exc))
-                except RedisError as exc:
-                    log.warning("scheduler %s: redis error, will retry: %s", self.name, exc)
-                    self.is_leader = False
+                    if is_outage(exc):  # BUSY, LOADING, OOM, down...
+                        delay_s = max(delay_s, outage.failed(exc))
+                    else:
+                        log.warning("scheduler %s: redis error, will retry: %s", self.name, exc)
                 await self.clock.sleep(delay_s)
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(2):

@@ -31,6 +31,7 @@ class FlakyWebhook:
     def __init__(self, failures: int = 2) -> None:
         self.failures = failures
         self.bodies: list[bytes] = []
+        self.hosts: list[str | None] = []  # the Host header of each call
         self._lock = threading.Lock()
         hook = self
 
@@ -39,6 +40,7 @@ class FlakyWebhook:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with hook._lock:
                     hook.bodies.append(body)
+                    hook.hosts.append(self.headers.get("Host"))
                     failing = len(hook.bodies) <= hook.failures
                 self.send_response(503 if failing else 204)
                 self.send_header("Content-Length", "0")

@@ -63,7 +63,7 @@ def cli_env(url: str, prefix: str, **extra: str) -> dict[str, str]:
 
 def streams_cmd(*args: str) -> list[str]:
     """The `streams` command run from this checkout (works without an editable install)."""
-    return [sys.executable, "-m", "streams", *args]
+    return [sys.executable, "-m", "godo", *args]
 
 
 def run_cli(

@@ -15,6 +15,7 @@ from streams.cli import load_registry
 from streams.client import create_redis
 from streams.config import from_env
 from streams.scheduler import Scheduler, SchedulerConfig, load_jobs, risky_eviction_policy
+from streams.variables import warn_unknown_queue_variables
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
+    warn_unknown_queue_variables(os.environ, settings.queue_names)
     config = SchedulerConfig.from_env(os.environ)
     registry = load_registry(args.app)
     jobs = load_jobs(args.schedule)

@@ -15,6 +15,7 @@ from streams.cli import load_registry
 from streams.client import create_redis
 from streams.config import MAX_CONCURRENCY, Settings, from_env
 from streams.router import Registry
+from streams.variables import warn_unknown_queue_variables
 from streams.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def _concurrency(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
+    warn_unknown_queue_variables(os.environ, settings.queue_names)
     registry = load_registry(args.app)
     for queue in args.queues:
         settings.queue(queue)

@@ -92,3 +92,32 @@ def test_a_port_in_use_on_ipv6_is_a_one_line_error(redis_url: str, prefix: str) 
     assert result.returncode == 2
     assert "cannot listen" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("trusted", "logged"), [("", "203.0.113.9"), ("10.9.8.7", "127.0.0.1")])
+def test_forwarded_headers_are_believed_only_from_trusted_proxies(
+    redis_url: str, prefix: str, tmp_path: Path, trusted: str, logged: str
+) -> None:
+    port = free_port()
+    log = tmp_path / "api.log"
+    env = cli_env(redis_url, prefix, STREAMS_API_FORWARDED_ALLOW_IPS=trusted)
+    args = ["--host", "127.0.0.1", "--port", str(port), "--access-log"]
+    with serving(args, env, log):
+        wait_until_sync(lambda: health(f"http://127.0.0.1:{port}/health"), timeout_s=20)
+        spoofed = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+        httpx.get(f"http://127.0.0.1:{port}/queues", headers=spoofed, timeout=2.0)
+        line = wait_until_sync(lambda: _access_line(log, "/queues"), timeout_s=5)
+    assert f"{logged}:" in line, line
+
+
+def _access_line(log: Path, path: str) -> str | None:
+    return next((x for x in log.read_text().splitlines() if f"GET {path} " in x), None)
+
+
+def test_a_bad_trusted_proxy_entry_is_a_one_line_error(redis_url: str, prefix: str) -> None:
+    env = cli_env(redis_url, prefix, STREAMS_API_FORWARDED_ALLOW_IPS="edge.railway")
+    result = run_cli(["api", "--port", "1"], env)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("streams: error: STREAMS_API_FORWARDED_ALLOW_IPS: ")
+    assert "Traceback" not in result.stderr

@@ -47,7 +47,7 @@ def test_tiny_benchmark_writes_a_table_of_every_workload(tmp_path: Path) -> None
     if importlib.util.find_spec("streams.commands.worker") is not None:
         assert rows["w1_from_start"]["godo"]["median"] > 0
         assert rows["w1_from_start"]["ratio"] > 0
-    if importlib.util.find_spec("streams.commands.api") is not None:
+    if importlib.util.find_spec("godo.commands.api") is not None:
         assert rows["w5_rps"]["godo"]["median"] > 0
         assert rows["w5_p99_ms_health"]["godo"]["n"] == 1
         assert rows["w7_p99_ms_state"]["godo"]["n"] == 1

@@ -215,6 +215,7 @@ def test_dev_with_a_bad_port_or_empty_data_dir_is_a_usage_error(
         ([], {"STREAMS_APP": "nocolon"}, "STREAMS_APP: 'nocolon' is not module:attribute"),
         ([], {"STREAMS_SCHEDULER_LEASE_MS": "5"}, "STREAMS_SCHEDULER_LEASE_MS: must be between"),
         ([], {"STREAMS_BLOCK_MS": "9000"}, "STREAMS_BLOCK_MS: 9000 must be at most 4000"),
+        ([], {"PORT": "web"}, "PORT: must be a TCP port number (1-65535), got 'web'"),
     ],
 )
 def test_dev_refuses_a_mistake_before_starting_anything(
@@ -231,6 +232,19 @@ def test_dev_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         result = run_dev(tmp_path, "--port", str(port))
+
+    assert_one_line(result, 2, f"cannot listen on 127.0.0.1:{port}: Address already in use")
+
+
+@pytest.mark.parametrize(("args", "env_port"), [([], True), (["--port", "{port}"], False)])
+def test_dev_takes_its_port_from_port_like_api_and_port_option_wins(
+    tmp_path: Path, args: list[str], env_port: bool
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        # PORT names the taken port, or a free-looking one that --port overrides.
+        extra = {"PORT": str(port) if env_port else "1"}
+        result = run_dev(tmp_path, *[a.format(port=port) for a in args], **extra)
 
     assert_one_line(result, 2, f"cannot listen on 127.0.0.1:{port}: Address already in use")
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 
 import anyio
@@ -31,15 +32,32 @@ class FakeClock:
     def __init__(self, now_ms: int = 1_000_000 * EVERY_MS) -> None:
         self.now = now_ms
 
-    def now_ms(self) -> int:
+    async def now_ms(self) -> int:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
         await anyio.sleep(seconds)  # only run() sleeps; check_ms is 50 ms here
 
 
+class SkewedClock(FakeClock):
+    """Another host's clock: the reference clock plus a fixed offset."""
+
+    def __init__(self, reference: FakeClock, offset_ms: int) -> None:
+        super().__init__()
+        self.reference = reference
+        self.offset_ms = offset_ms
+
+    async def now_ms(self) -> int:
+        return self.reference.now + self.offset_ms
+
+
 def make_scheduler(
-    redis: Redis, url: str, prefix: str, name: str, clock: FakeClock, jobs: list[Job] | None = None
+    redis: Redis,
+    url: str,
+    prefix: str,
+    name: str,
+    clock: FakeClock | None,
+    jobs: list[Job] | None = None,
 ) -> Scheduler:
     jobs = jobs or [Job("ping", EVERY_MS, Publish("default", "ping", {"message": "tick"}))]
     config = SchedulerConfig(lease_ms=300, check_ms=50)
@@ -166,3 +184,50 @@ async def test_a_leader_that_stepped_down_after_an_error_gets_its_lease_back_at_
     leader.is_leader = False  # as after a Redis error in run()
     assert not await standby.elect()
     assert await leader.elect()
+
+
+async def test_a_scheduler_whose_clock_is_behind_never_repeats_a_slot_after_taking_over(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    every_ms = 200  # tick keys live every + lease = 500 ms
+    jobs = [Job("ping", every_ms, Publish("default", "ping", {"message": "tick"}))]
+    ahead = FakeClock(1_000_000 * every_ms + 50)
+    behind = SkewedClock(ahead, -1_500)
+    leader = make_scheduler(redis, redis_url, prefix, "ahead", ahead, jobs)
+    standby = make_scheduler(redis, redis_url, prefix, "behind", behind, jobs)
+    fired = await leader.step()
+    # The leader dies without releasing; the standby takes over once the 300 ms lease is gone.
+    with anyio.fail_after(2):
+        while not standby.is_leader:
+            await standby.step()
+            await anyio.sleep(0.02)
+    await wait_until(lambda: _gone(redis, Keys(prefix).scheduler_tick("ping", fired[0][1])))
+    for _ in range(10):  # the standby's clock catches up with the slot the leader fired
+        ahead.now += every_ms
+        await standby.step()
+    found = await ticks(redis, prefix)
+    assert found[fired[0]] == 1
+    assert set(found.values()) == {1}
+
+
+async def _gone(redis: Redis, key: str) -> bool:
+    return await redis.exists(key) == 0
+
+
+async def test_slots_come_from_redis_time_not_the_local_clock(
+    redis: Redis, redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hour_ms = 3_600_000
+    jobs = [Job("ping", hour_ms, Publish("default", "ping", {"message": "tick"}))]
+    scheduler = make_scheduler(redis, redis_url, prefix, "local", None, jobs)
+    real_time_ns = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real_time_ns() + 5 * hour_ms * 1_000_000)
+    monkeypatch.setattr(time, "time", lambda: real_time_ns() / 1e9 + 5 * 3_600)
+    before = await redis_slot(redis, hour_ms)
+    [(_, slot)] = await scheduler.step()
+    assert before <= slot <= await redis_slot(redis, hour_ms)
+
+
+async def redis_slot(redis: Redis, every_ms: int) -> int:
+    seconds, micros = await redis.time()
+    return (seconds * 1_000 + micros // 1_000) // every_ms

@@ -21,3 +21,17 @@ async def test_a_stream_key_of_another_type_stops_the_command_with_one_line(
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("streams: error:")]
     assert f"key '{stream}' holds a string, not a stream" in line
     assert await redis.get(stream) == b"left over from something else"  # nothing overwritten
+
+
+def test_a_variable_for_a_queue_that_does_not_exist_is_one_warning_at_start(
+    redis_url: str, prefix: str
+) -> None:
+    env = cli_env(redis_url, prefix, STREAMS_EVENT_MAX_ATTEMPTS="3")
+
+    result = run_cli(["worker", "--stop-when-idle"], env, timeout_s=20)
+
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "no such queue" in line]
+    assert len(warnings) == 1
+    assert "STREAMS_EVENT_MAX_ATTEMPTS is ignored" in warnings[0]
+    assert "queues: default, events, notifications, ml" in warnings[0]

@@ -16,6 +16,9 @@ from streams import ConfigError
         ("a.test, b.test:8080", {HostRule("a.test"), HostRule("b.test", 8080)}),
         ("[::1]:9000", {HostRule("::1", 9000)}),
         ("[::1]", {HostRule("::1")}),
+        ("private:API.railway.internal:8080", {HostRule("api.railway.internal", 8080, True)}),
+        ("Private: web.railway.internal", {HostRule("web.railway.internal", private=True)}),
+        ("private:8080", {HostRule("private", 8080)}),
     ],
 )
 def test_webhook_hosts_are_parsed(raw: str, expected: set[HostRule]) -> None:
@@ -23,7 +26,18 @@ def test_webhook_hosts_are_parsed(raw: str, expected: set[HostRule]) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["http://a.test", "a.test:port", "a.test:", "a.test:70000", "::1", "user@a.test", "[::1"]
+    "raw",
+    [
+        "http://a.test",
+        "a.test:port",
+        "a.test:",
+        "a.test:70000",
+        "::1",
+        "user@a.test",
+        "[::1",
+        "private:",
+        "private:private:a.test",
+    ],
 )
 def test_bad_webhook_host_entry_is_a_one_line_config_error(raw: str) -> None:
     with pytest.raises(ConfigError) as info:

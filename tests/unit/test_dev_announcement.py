@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.commands.dev import announcement
+from godo.commands.dev import announcement
 
 
 def test_the_announcement_lists_the_docs_when_the_api_serves_them() -> None:

@@ -63,6 +63,7 @@ def test_keys_are_distinct_and_under_the_prefix() -> None:
         keys.worker("w1"),
         keys.scheduler_leader(),
         keys.scheduler_tick("digest", 3),
+        keys.scheduler_last("digest"),
         keys.cache("geo", "k"),
         keys.cache_stats(),
         keys.data("events", "42"),

@@ -1,19 +1,15 @@
 from __future__ import annotations
 
+import ipaddress
+
 import fakeredis
 import httpx
 import msgspec
 import pytest
 
-from consumers.notifications import (
-    Delivery,
-    NotificationRequested,
-    Notifier,
-    WebhookError,
-    check_url,
-    render,
-)
+from consumers.notifications import Delivery, NotificationRequested, Notifier, render
 from consumers.settings import AppSettings, parse_hosts
+from consumers.webhooks import Address, WebhookError, check_url
 from streams import Keys, PermanentError
 from tests.app_support import make_context
 
@@ -36,7 +32,7 @@ def test_named_templates_and_inline_text_are_rendered() -> None:
     ],
 )
 def test_allowed_urls_pass(url: str) -> None:
-    assert check_url(url, ALLOWED) == url
+    assert check_url(url, ALLOWED).url == url
 
 
 @pytest.mark.parametrize(
@@ -67,9 +63,13 @@ def test_an_empty_allowlist_disables_the_channel() -> None:
         check_url("https://hooks.test/", frozenset())
 
 
+async def public(host: str, port: int) -> list[Address]:
+    return [ipaddress.ip_address("8.8.8.8")]
+
+
 def notifier_with(handler: httpx.MockTransport) -> Notifier:
     client = httpx.AsyncClient(transport=handler, follow_redirects=False)
-    return Notifier(AppSettings(webhook_hosts=ALLOWED), client)
+    return Notifier(AppSettings(webhook_hosts=ALLOWED), client, resolver=public)
 
 
 def webhook(url: str = "https://hooks.test/n") -> NotificationRequested:

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+import ipaddress
 import logging
 import os
 import socket
+from collections.abc import Mapping
 from typing import Any, Final
 
 from streams.cli import load_registry
 from streams.config import from_env
 from streams.errors import ConfigError, StreamsError
+from streams.variables import warn_unknown_queue_variables
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 8000
 STARTUP_FAILURE: Final = 3  # uvicorn's exit code when the application fails to start
 ALL_INTERFACES: Final = "0.0.0.0"  # noqa: S104  # a server in a container listens on every interface
+FORWARDED_VARIABLE: Final = "STREAMS_API_FORWARDED_ALLOW_IPS"
+DEFAULT_FORWARDED: Final = "127.0.0.1,::1"
 
 
 def add_parser(sub: Any) -> None:
@@ -39,7 +43,7 @@ def is_tcp_port(text: str) -> bool:
     return text.isdigit() and 0 < int(text) < 65536
 
 
-def port(args: argparse.Namespace) -> int:
+def api_port(args: argparse.Namespace) -> int:
     """Return --port, else $PORT (set by Railway), else 8000."""
     source, raw = ("--port", str(args.port)) if args.port is not None else ("PORT", "")
     if args.port is None:
@@ -47,6 +51,28 @@ def port(args: argparse.Namespace) -> int:
     if not is_tcp_port(raw):
         raise ConfigError(source, f"must be a TCP port number (1-65535), got {raw!r}")
     return int(raw)
+
+
+def forwarded_allow_ips(env: Mapping[str, str]) -> str:
+    """Peers whose X-Forwarded-For/-Proto are believed: STREAMS_API_FORWARDED_ALLOW_IPS.
+
+    Comma-separated addresses or networks, or * for every peer; default loopback only, so no
+    client can put another address in the logs by sending the header itself.
+    """
+    raw = env.get(FORWARDED_VARIABLE, "").strip()
+    if not raw:
+        return DEFAULT_FORWARDED
+    entries = [entry.strip() for entry in raw.split(",") if entry.strip()]
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry)
+        except ValueError:
+            raise ConfigError(
+                FORWARDED_VARIABLE, f"{entry!r} is not an IP address, a network (a.b.c.0/24) or *"
+            ) from None
+    return ",".join(entries)
 
 
 def listen(host: str, port: int) -> list[socket.socket]:
@@ -87,16 +113,21 @@ def _reason(exc: OSError) -> str:
 
 def run(args: argparse.Namespace) -> int:
     settings = from_env()
+    warn_unknown_queue_variables(os.environ, settings.queue_names)
+    trusted = forwarded_allow_ips(os.environ)
     registry = load_registry(args.app)
-    bind_port = port(args)
+    bind_port = api_port(args)
     sockets = listen(args.host, bind_port)
-    uvicorn = importlib.import_module("uvicorn")
-    # Imported here, not at module level: streams must not depend on the api package.
-    app = importlib.import_module("api.app").create_app(settings, registry)
+    # Imported here, not at module level, so that other commands don't load the web stack.
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(settings, registry)
     config = uvicorn.Config(
         app,
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        forwarded_allow_ips=trusted,
         timeout_graceful_shutdown=10,
         log_config=None,  # keep the logging the `streams` command set up
         # Off by default: a line per scrape costs ~20% of the API's CPU (bench W5); Railway logs requests.

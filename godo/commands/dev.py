@@ -22,9 +22,9 @@ from typing import Any, Final
 
 import anyio
 
+from godo.commands.api import api_port, is_tcp_port, listen
 from streams.cli import fail, load_registry
 from streams.client import redact
-from streams.commands.api import is_tcp_port, listen
 from streams.config import from_env
 from streams.demo import Sample, demo_samples, publish_samples
 from streams.router import Registry
@@ -48,7 +48,7 @@ def add_parser(sub: Any) -> None:
         "--demo", action="store_true", help="keep publishing sample messages (a modest rate)"
     )
     parser.add_argument("--demo-rate", type=float, default=5.0, help="messages per second (max 50)")
-    parser.add_argument("--port", type=_port, default=8000, help="the API's port (default: 8000)")
+    parser.add_argument("--port", type=_port, help="the API's port (default: $PORT, else 8000)")
     parser.add_argument(
         "--data-dir",
         type=_data_dir,
@@ -76,7 +76,7 @@ class Child:
     def __init__(self, name: str, args: list[str], env: Mapping[str, str]) -> None:
         self.name = name
         self.process = subprocess.Popen(  # noqa: S603  # our own interpreter and module
-            [sys.executable, "-m", "streams", *args],
+            [sys.executable, "-m", "godo", *args],
             env=dict(env),
             start_new_session=True,
         )
@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.demo_rate <= 50:
         fail("--demo-rate must be between 0 and 50 messages per second")
     url = os.environ.get("REDIS_URL", "").strip()
-    registry, samples = _check_before_start(args, url)
+    port = api_port(args)  # --port, else $PORT, else 8000: as `streams api`
+    registry, samples = _check_before_start(args, url, port)
     server: LocalServer | None = None
     if not url:
         server = LocalServer(data_dir=args.data_dir).start()
@@ -99,11 +100,11 @@ def run(args: argparse.Namespace) -> int:
         env = {**os.environ, "REDIS_URL": url}
         settings = from_env(env)
         children = [
-            Child("api", ["api", "--host", API_HOST, "--port", str(args.port)], env),
+            Child("api", ["api", "--host", API_HOST, "--port", str(port)], env),
             Child("worker", ["worker"], env),
             Child("scheduler", ["scheduler"], env),
         ]
-        text = announcement(url, server, args.port, settings.api_docs)
+        text = announcement(url, server, port, settings.api_docs)
         print(text, flush=True)  # noqa: T201  # the command's output
         demo = None if samples is None else partial(publish_samples, settings, registry, samples)
         return anyio.run(_supervise, children, demo, args.demo_rate)
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_before_start(
-    args: argparse.Namespace, url: str
+    args: argparse.Namespace, url: str, port: int
 ) -> tuple[Registry, Iterator[Sample] | None]:
     """Find the mistakes the children would die of before anything starts; exit 2 on one."""
     from_env({**os.environ, "REDIS_URL": url or UNUSED_URL})
@@ -123,7 +124,7 @@ def _check_before_start(
     registry = load_registry()
     load_jobs()
     samples = demo_samples() if args.demo else None
-    for sock in listen(API_HOST, args.port):
+    for sock in listen(API_HOST, port):
         sock.close()
     if not url:
         _check_data_dir(args.data_dir)

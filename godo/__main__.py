@@ -1,0 +1,3 @@
+from godo.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Subcommands that need the api package: `streams api` and `streams dev` (which runs it)."""
