@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Final
+from typing import Final
 
-from litestar import Litestar, MediaType, Request, get
+from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
@@ -19,10 +20,11 @@ from api.cache import invalidate_after_writes
 from api.csp import security_headers
 from api.dashboard import dashboard_handlers, static_router
 from api.docs import OfflineSwagger
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, ApiRequest
 from api.health import HealthController
 from api.history import HistoryController
 from api.metrics import MetricsController
+from api.openapi import CompletedRender, Document, schema_route
 from api.queues import QueuesController
 from api.state import ApiState
 from streams.client import create_redis
@@ -37,14 +39,17 @@ APP_CONNECT_TIMEOUT_S: Final = 2.0
 HEALTH_SOCKET_TIMEOUT_S: Final = 1.0
 
 
-def _openapi(enabled: bool) -> OpenAPIConfig | None:
-    if not enabled:
+def _openapi(document: Document | None) -> OpenAPIConfig | None:
+    if document is None:
         return None
     return OpenAPIConfig(
         title="godo-streams operator API",
         version="1",
         path="/docs",
-        render_plugins=[OfflineSwagger(path="/")],
+        render_plugins=[
+            CompletedRender(plugin, document)
+            for plugin in (OfflineSwagger(path="/"), JsonRenderPlugin())
+        ],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
@@ -53,13 +58,6 @@ def _openapi(enabled: bool) -> OpenAPIConfig | None:
             }
         ),
     )
-
-
-@get("/schema", include_in_schema=False, media_type=MediaType.JSON, sync_to_thread=False)
-def schema_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Serve the OpenAPI document at /schema (the UI is at /docs)."""
-    document: dict[str, Any] = request.app.openapi_schema.to_schema()
-    return document
 
 
 def _lifespan(api: ApiState) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
@@ -101,8 +99,9 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
         HistoryController,
         admin,
     ]
-    if settings.api_docs:
-        handlers.append(schema_document)
+    document = Document(settings.queue_names, registry) if settings.api_docs else None
+    if document is not None:
+        handlers.append(schema_route(document))
     if settings.api_dashboard:
         handlers += dashboard_handlers(settings)
     if settings.api_dashboard or settings.api_docs:
@@ -117,8 +116,9 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[_lifespan(api)],
         middleware=[security_headers, invalidate_after_writes(api.cache.invalidate)],
-        openapi_config=_openapi(settings.api_docs),
+        openapi_config=_openapi(document),
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=ApiRequest,
         # The process configures logging (`streams` CLI); the app only logs through it.
         logging_config=None,
     )

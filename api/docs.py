@@ -1,12 +1,15 @@
 """/docs: Swagger UI from the package's own copy, so it works without internet access.
 
 Litestar's renderer loads Swagger UI from a CDN and starts it with an inline script, which
-a Content-Security-Policy of 'self' forbids; this page loads both from /static.
+a Content-Security-Policy of 'self' forbids; this page loads both from /static. The document
+is embedded as a JSON data block (not a script, so the policy allows it) that /static/docs.js
+hands to Swagger UI.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from typing import Any, Final
 
 from litestar import Request
@@ -24,7 +27,8 @@ PAGE: Final = """<!doctype html>
 <link rel="stylesheet" href="{vendor}/swagger-ui.css">
 </head>
 <body>
-<div id="swagger-ui" data-url="{url}"></div>
+<script type="application/json" id="openapi-document">{document}</script>
+<div id="swagger-ui"></div>
 <script src="{vendor}/swagger-ui-bundle.js"></script>
 <script src="/static/docs.js"></script>
 </body>
@@ -37,4 +41,6 @@ class OfflineSwagger(SwaggerRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         title = html.escape(str(openapi_schema.get("info", {}).get("title", "API")))
-        return PAGE.format(title=title, vendor=VENDOR, url="/docs/openapi.json").encode()
+        # "<" only occurs inside JSON strings, where \u003c means the same and cannot end the block.
+        document = json.dumps(openapi_schema).replace("<", "\\u003c")
+        return PAGE.format(title=title, vendor=VENDOR, document=document).encode()

@@ -1,7 +1,8 @@
-// Starts Swagger UI on /docs (loaded from this file, not inline, for the 'self' CSP).
-const root = document.getElementById("swagger-ui");
+// Starts Swagger UI on /docs with the document embedded in the page (a JSON data block):
+// loaded from this file, not an inline script, for the 'self' Content-Security-Policy.
+const spec = JSON.parse(document.getElementById("openapi-document").textContent);
 window.SwaggerUIBundle({
-  url: root.dataset.url,
+  spec,
   dom_id: "#swagger-ui",
   deepLinking: true,
   validatorUrl: null,
