@@ -61,9 +61,11 @@ class DashboardController(Controller):
     def root(self) -> Redirect:
         return Redirect("/dashboard")
 
-    @get("/dashboard", media_type=MediaType.HTML)
-    async def page(self, api: NamedDependency[ApiState]) -> Response[bytes]:
-        return Response(_page(api.settings), media_type=MediaType.HTML)
+    html: bytes = b""  # rendered once per app by dashboard_handlers()
+
+    @get("/dashboard", media_type=MediaType.HTML, sync_to_thread=False)
+    def page(self) -> Response[bytes]:
+        return Response(self.html, media_type=MediaType.HTML)
 
     @get("/dashboard/state")
     async def state(
@@ -116,4 +118,5 @@ def dashboard_handlers(settings: Settings) -> list[ControllerRouterHandler]:
         (DeadSearchController,),
         {"guards": [token_guard(settings.api_token)]},
     )
-    return [DashboardController, guarded]
+    page = type("DashboardController", (DashboardController,), {"html": _page(settings)})
+    return [page, guarded]
