@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-WORKLOADS: Final = ("w1", "w2", "w3", "w5")  # W4 (worker RSS) is measured during W1
+WORKLOADS: Final = ("w1", "w2", "w3", "w5", "w7")  # W4 (worker RSS) is measured during W1
 IMPLS: Final = ("baseline", "godo")
 
 

@@ -97,6 +97,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_connections: Positive = 50
     api_token: Secret | None = None
     api_docs: bool = True
+    api_dashboard: bool = True
     api_stale_pending_ms: Positive = 300_000
 
     def __post_init__(self) -> None:
@@ -260,6 +261,7 @@ _TOP_LEVEL: Final = {
     "shutdown_timeout_ms": "STREAMS_SHUTDOWN_TIMEOUT_MS",
     "max_connections": "STREAMS_MAX_CONNECTIONS",
     "api_docs": "STREAMS_API_DOCS",
+    "api_dashboard": "STREAMS_API_DASHBOARD",
     "api_stale_pending_ms": "STREAMS_API_STALE_PENDING_MS",
 }
 
@@ -303,6 +305,7 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_timeout_ms: NonNegative = 25_000
     max_connections: Positive = 50
     api_docs: bool = True
+    api_dashboard: bool = True
     api_stale_pending_ms: Positive = 300_000
 
 
