@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from api.replication import Persistence, Replication
 from streams.deadletter import DeadLetter
 from streams.heartbeat import WorkerInfo
 from streams.inspect import PendingEntry, QueueState
@@ -27,6 +28,8 @@ class RedisDetails(msgspec.Struct, frozen=True, kw_only=True):
     maxmemory_policy: str
     connected_clients: int
     uptime_days: int
+    replication: Replication | None = None
+    persistence: Persistence | None = None
 
 
 class RedisService(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

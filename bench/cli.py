@@ -32,7 +32,11 @@ def _parser(defaults: BenchConfig) -> argparse.ArgumentParser:
     add("--api-s", type=float, default=defaults.api_s, help="W5 and W7 duration")
     add("--api-connections", type=int, default=defaults.api_connections)
     add("--api-backlog", type=int, default=defaults.api_backlog, help="W5 and W7 backlog to drain")
-    add("--only", default=",".join(WORKLOADS), help="subset of w1,w2,w3,w5,w7 (W4 comes with W1)")
+    add(
+        "--only",
+        default=",".join(WORKLOADS),
+        help="subset of w1,w2,w2r,w3,w5,w7 (W4 comes with W1)",
+    )
     add("--results-dir", type=Path, default=defaults.results_dir)
     add(
         "--worker-env",

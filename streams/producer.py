@@ -8,6 +8,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from streams.config import Settings
+from streams.durability import Durability
 from streams.keys import Keys
 from streams.messages import to_fields
 from streams.router import Registry
@@ -30,6 +31,7 @@ class Producer:
         self.settings = settings
         self.registry = registry
         self.keys = Keys(settings.prefix)
+        self.durability = Durability(settings)
 
     async def publish(
         self,
@@ -45,18 +47,25 @@ class Producer:
         Raises:
             UnknownQueueError: the queue is not configured.
             ValidationError: the type is unknown or the payload does not match its schema.
+            NotDurableError: STREAMS_PUBLISH_MIN_REPLICAS replicas did not confirm it in time.
         """
         self.settings.queue(queue)
         fields = to_fields(
             type_, self.registry.encode(queue, type_, data), key=key, headers=headers
         )
-        entry_id = await self.redis.xadd(self.keys.stream(queue), fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
+        stream = self.keys.stream(queue)
+        if self.durability.required:
+            return (
+                await self.durability.append(self.redis, queue, stream, [fields], atomic=False)
+            )[0]
+        entry_id = await self.redis.xadd(stream, fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     async def publish_many(self, queue: str, messages: Iterable[Outgoing]) -> list[str]:
         """Validate every message first, then append all of them atomically in one round trip.
 
-        Nothing is published when any message fails validation.
+        Nothing is published when any message fails validation. With durable publish the
+        whole batch is confirmed by one WAIT (NotDurableError names every id).
         """
         self.settings.queue(queue)
         batch: Sequence[dict[str, str | bytes]] = [
@@ -66,6 +75,8 @@ class Producer:
             for m in messages
         ]
         stream = self.keys.stream(queue)
+        if self.durability.required:
+            return await self.durability.append(self.redis, queue, stream, batch, atomic=True)
         async with self.redis.pipeline(transaction=True) as pipe:
             for fields in batch:
                 pipe.xadd(stream, fields)  # type: ignore[arg-type]  # see publish()
