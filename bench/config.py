@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-WORKLOADS: Final = ("w1", "w2", "w3", "w5")  # W4 (worker RSS) is measured during W1
+# W4 (worker RSS) is measured during W1; W2R is W2's single publish with a replica attached.
+WORKLOADS: Final = ("w1", "w2", "w2r", "w3", "w5", "w7")
 IMPLS: Final = ("baseline", "godo")
 
 

@@ -7,6 +7,7 @@ from streams.enqueue import Published
 from streams.errors import (
     ConfigError,
     DecodeError,
+    NotDurableError,
     PermanentError,
     PublishError,
     StreamsError,
@@ -23,6 +24,7 @@ __all__ = [
     "DecodeError",
     "Handler",
     "Keys",
+    "NotDurableError",
     "Outgoing",
     "PermanentError",
     "Producer",

@@ -15,6 +15,8 @@ Definitions (one queue, its stream, and the workers' group ``settings.group``):
     time_lag_s    age of the oldest entry not yet delivered (0 when there is none)
     cut_by_cap    unfinished entries the stream's hard cap cut, ever (stats hash)
     dead_cut_by_cap  dead letters the dead-letter cap cut, ever (stats hash)
+    messages      what workers did with the queue's messages, totals that only grow (kept in
+                  the queue's stats hash by streams.history when workers flush heartbeats)
     scheduled     delayed messages not yet due (streams/delayed.py)
     paused        the queue is paused: workers take no new entries (streams/pause.py)
     rates         rate_in_per_s from the change of XINFO STREAM entries-added between two
@@ -37,6 +39,13 @@ from streams.retention import StreamId, parse_id
 
 COUNT_LIMIT: Final = 10_000
 _PAGE: Final = 1_000
+# Worker outcome -> its total's field in the queue's stats hash.
+TOTAL_FIELDS: Final = {
+    "processed": "messages_processed",
+    "failed": "messages_failed",
+    "retried": "messages_retried",
+    "dead_lettered": "messages_dead_lettered",
+}
 
 Clock = Callable[[], int]
 
@@ -55,6 +64,15 @@ class GroupState(msgspec.Struct, frozen=True, kw_only=True):
     lag: int
     lag_source: str
     consumers: list[ConsumerState]
+
+
+class MessageTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """Messages the workers handled since the queue's first, by outcome; they only grow."""
+
+    processed: int = 0
+    failed: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
 
 
 class QueueState(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,6 +98,7 @@ class QueueState(msgspec.Struct, frozen=True, kw_only=True):
     rate_out_per_s: float | None = None
     cut_by_cap: int = 0
     dead_cut_by_cap: int = 0
+    messages: MessageTotals = msgspec.field(default_factory=MessageTotals)
     scheduled: int = 0
     paused: bool = False
     groups: list[GroupState] = msgspec.field(default_factory=list)
@@ -170,6 +189,23 @@ async def _group_state(
     )
 
 
+_STATS_FIELDS: Final = ("cut_by_cap", "dead_cut_by_cap", *TOTAL_FIELDS.values())
+
+
+async def _dead_and_stats(
+    redis: Redis, keys: Keys, queue: str
+) -> tuple[int, dict[str, int], int, bool]:
+    """Dead letters, the stats hash, scheduled messages and the pause flag, in one round trip."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.xlen(keys.dead(queue))
+        pipe.hmget(keys.stats(queue), list(_STATS_FIELDS))
+        pipe.zcard(keys.scheduled(queue))
+        pipe.exists(keys.paused(queue))
+        dead, values, scheduled, paused = await pipe.execute()
+    stats = {f: int(v or 0) for f, v in zip(_STATS_FIELDS, values, strict=True)}
+    return int(dead), stats, int(scheduled), bool(paused)
+
+
 def _missing(queue: str, stream: str, group: str, dead: int) -> QueueState:
     return QueueState(
         queue=queue,
@@ -205,20 +241,16 @@ async def inspect_queue(
     A missing stream reports zeros; a missing group reports every entry as unread.
     """
     stream = keys.stream(queue)
-    async with redis.pipeline(transaction=False) as pipe:  # one round trip for all four
-        pipe.xlen(keys.dead(queue))
-        pipe.hmget(keys.stats(queue), ["cut_by_cap", "dead_cut_by_cap"])
-        pipe.zcard(keys.scheduled(queue))
-        pipe.exists(keys.paused(queue))
-        dead, (cut, dead_cut), scheduled, paused = await pipe.execute()
+    dead, stats, scheduled, paused = await _dead_and_stats(redis, keys, queue)
     info = await _stream_info(redis, stream)
     now = clock()
     missing = msgspec.structs.replace(
-        _missing(queue, stream, group, int(dead)),
-        cut_by_cap=int(cut or 0),
-        dead_cut_by_cap=int(dead_cut or 0),
-        scheduled=int(scheduled),
-        paused=bool(paused),
+        _missing(queue, stream, group, dead),
+        cut_by_cap=stats["cut_by_cap"],
+        dead_cut_by_cap=stats["dead_cut_by_cap"],
+        messages=MessageTotals(**{name: stats[field] for name, field in TOTAL_FIELDS.items()}),
+        scheduled=scheduled,
+        paused=paused,
     )
     if info is None:
         return missing

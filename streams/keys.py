@@ -28,6 +28,10 @@ class Keys:
         """Hash of queue counters that outlive workers (for example entries cut by the hard cap)."""
         return f"{self._tag(queue)}:stats"
 
+    def history(self, queue: str, metric: str, hour: int) -> str:
+        """Hash of one metric's per-minute values for one hour (minutes since the epoch // 60)."""
+        return f"{self._tag(queue)}:hist:{metric}:{hour}"
+
     def scheduled(self, queue: str) -> str:
         """Sorted set of scheduled message ids scored by their due time (ms)."""
         return f"{self._tag(queue)}:scheduled"
@@ -51,11 +55,19 @@ class Keys:
         """Sorted set of worker names scored by their last heartbeat (ms)."""
         return f"{self.prefix}:workers"
 
+    def workers_last(self) -> str:
+        """Hash of each worker's last heartbeat, kept after its key expires (shown as gone)."""
+        return f"{self.prefix}:workers:last"
+
     def worker(self, name: str) -> str:
         return f"{self.prefix}:worker:{name}"
 
     def scheduler_leader(self) -> str:
         return f"{self.prefix}:scheduler:leader"
+
+    def scheduler_jobs(self) -> str:
+        """Hash of job name -> JSON {every_ms, last_tick_ms}, written by the leader (dashboard)."""
+        return f"{self.prefix}:scheduler:jobs"
 
     def scheduler_tick(self, job: str, slot: int) -> str:
         return f"{self.prefix}:scheduler:tick:{job}:{slot}"

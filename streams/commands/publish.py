@@ -9,12 +9,12 @@ from typing import Any
 
 import anyio
 
-from streams.cli import load_registry
+from streams.cli import fail, load_registry
 from streams.client import create_redis
 from streams.config import from_env
 from streams.delayed import iso, parse_at, parse_duration
 from streams.enqueue import Published, dedupe_window
-from streams.errors import StreamsError
+from streams.errors import NotDurableError, StreamsError
 from streams.producer import Producer
 
 
@@ -63,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
         finally:
             await redis.aclose()
 
-    published = anyio.run(publish)
+    try:
+        published = anyio.run(publish)
+    except NotDurableError as exc:
+        fail(str(exc), code=1)  # not the caller's mistake: the entry is in, unconfirmed
     print(published)  # noqa: T201  # the command's output: the id alone, for scripts
     if published.duplicate:
         print(  # noqa: T201  # the command's output

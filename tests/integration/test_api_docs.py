@@ -116,8 +116,9 @@ async def test_queue_parameters_are_an_enum_of_the_configured_queues(
         for parameter in operation.get("parameters", [])
         if parameter["name"] == "queue"
     ]
-    # one queue, pending, dead (GET, DELETE), replay, scheduled (GET, DELETE), pause, resume
-    assert len(queue_parameters) == 9
+    # one queue, history, pending, dead (GET, DELETE), replay, scheduled (GET, DELETE), pause,
+    # resume
+    assert len(queue_parameters) == 10
     assert all(schema == {"type": "string", "enum": QUEUES} for schema in queue_parameters)
 
 

@@ -94,6 +94,7 @@ async def test_pause_shows_in_queues_health_and_metrics_until_resumed(
         queue = await client.get("/queues/default")
         health = await client.get("/health")
         metrics = await client.get("/metrics")
+        board = await client.get("/dashboard/state")
         unauthorised = await client.post("/queues/default/resume")
         resumed = await client.post("/queues/default/resume", headers=AUTH)
 
@@ -104,6 +105,8 @@ async def test_pause_shows_in_queues_health_and_metrics_until_resumed(
     assert any("'default' is paused" in r for r in health.json()["reasons"])
     assert health.json()["services"]["workers"]["queues"]["default"]["paused"] is True
     assert 'streams_queue_paused{queue="default"} 1.0' in metrics.text
+    dashboard_queue = next(q for q in board.json()["queues"] if q["queue"] == "default")
+    assert dashboard_queue["paused"] is True  # the dashboard's state column shows it
     assert unauthorised.status_code == 401
     assert resumed.json() == {"queue": "default", "paused": False}
 
