@@ -13,7 +13,17 @@ from streams.config import Settings, from_env
 from streams.inspect import QueueState, inspect_queues
 from streams.keys import Keys
 
-COLUMNS: Final = ("queue", "length", "lag", "pending", "oldest_pending_s", "consumers", "dead")
+COLUMNS: Final = (
+    "queue",
+    "length",
+    "lag",
+    "pending",
+    "oldest_pending_s",
+    "consumers",
+    "dead",
+    "scheduled",
+    "paused",
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -42,6 +52,8 @@ def _row(state: QueueState) -> tuple[str, ...]:
         f"{state.oldest_pending_age_s:.1f}",
         str(state.consumers),
         str(state.dead_letters),
+        str(state.scheduled),
+        "yes" if state.paused else "no",
     )
 
 
