@@ -58,6 +58,7 @@ class LocalServer:
         data_dir: Path | None = None,
         password: str | None = None,
         binary: str | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.binary = binary or find_server_binary()
         if self.binary is None:
@@ -68,6 +69,7 @@ class LocalServer:
         self.port = port or free_port()
         self.data_dir = data_dir
         self.password = password
+        self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -91,7 +93,7 @@ class LocalServer:
             args += ["--appendonly", "no"]
         if self.password:
             args += ["--requirepass", self.password]
-        return args
+        return [*args, *self.extra_args]
 
     def start(self, deadline_s: float = 10.0) -> LocalServer:
         """Start the server and wait until it answers PING."""
