@@ -21,9 +21,8 @@ from api.health import HealthController
 from api.metrics import MetricsController
 from api.queues import QueuesController
 from api.state import ApiState
-from streams.client import create_redis
+from streams.client import create_redis, make_keys
 from streams.config import Settings
-from streams.keys import Keys
 from streams.router import Registry
 
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -85,7 +84,7 @@ def _lifespan(api: ApiState) -> Callable[[Litestar], AbstractAsyncContextManager
 
 def create_app(settings: Settings, registry: Registry) -> Litestar:
     """Build the API for settings and the application's registry (used to validate publishes)."""
-    api = ApiState(settings=settings, registry=registry, keys=Keys(settings.prefix))
+    api = ApiState(settings=settings, registry=registry, keys=make_keys(settings))
     # A subclass per app carries this app's guard (a Router around it breaks the Allow header).
     admin = type(
         "AdminController", (AdminController,), {"guards": [token_guard(settings.api_token)]}

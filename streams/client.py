@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 from typing import Final
 
+import redis as sync_redis
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry as SyncRetry
 
+from streams.cluster_client import cluster_mode, create_cluster, create_sync_cluster
 from streams.config import SOCKET_TIMEOUT_MS, Settings
+from streams.keys import Keys
 from streams.pool import BoundedConnectionPool
 
 CONNECT_TIMEOUT_S: Final = 5.0
@@ -39,7 +43,16 @@ def create_redis(
     """Create a pooled client: bounded pool, timeouts, retries with exponential backoff.
 
     Blocking reads must be shorter than socket_timeout_s; Settings caps block_ms (MAX_BLOCK_MS).
+    On a Redis Cluster (STREAMS_CLUSTER) it is a RedisCluster with the same bounds per node.
     """
+    if cluster_mode(settings):
+        return create_cluster(
+            settings,
+            socket_timeout_s=socket_timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            retries=retries,
+            max_connections=max_connections or settings.max_connections,
+        )
     pool = BoundedConnectionPool.from_url(
         settings.redis_url.reveal(),
         max_connections=max_connections or settings.max_connections,
@@ -55,3 +68,22 @@ def create_redis(
         client_name="godo-streams",
     )
     return Redis.from_pool(pool)  # aclose() closes the pool too
+
+
+def create_sync_redis(settings: Settings, *, timeout_s: float, name: str) -> sync_redis.Redis:
+    """A blocking client without retries (the lease thread's): one server or a cluster."""
+    if cluster_mode(settings):
+        return create_sync_cluster(settings, timeout_s=timeout_s, name=name)
+    return sync_redis.Redis.from_url(
+        settings.redis_url.reveal(),
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        # No retries inside a round: the next round is the retry.
+        retry=SyncRetry(NoBackoff(), 0),
+        client_name=name,
+    )
+
+
+def make_keys(settings: Settings) -> Keys:
+    """The key builders of a deployment: on a cluster, every multi-key step stays in one slot."""
+    return Keys(settings.prefix, cluster=cluster_mode(settings))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Final, Literal, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
@@ -22,6 +22,8 @@ _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _T = TypeVar("_T")
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+# STREAMS_CLUSTER: "auto" asks the server (INFO cluster) when the first client is created.
+ClusterMode = Literal["auto", "true", "false"]
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
 # The client's socket timeout (client.py). A blocking read must return well before it, or
@@ -90,6 +92,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_token: Secret | None = None
     api_docs: bool = True
     api_stale_pending_ms: Positive = 300_000
+    cluster: ClusterMode = "auto"
 
     def __post_init__(self) -> None:
         _check_settings(self)
@@ -253,6 +256,7 @@ _TOP_LEVEL: Final = {
     "max_connections": "STREAMS_MAX_CONNECTIONS",
     "api_docs": "STREAMS_API_DOCS",
     "api_stale_pending_ms": "STREAMS_API_STALE_PENDING_MS",
+    "cluster": "STREAMS_CLUSTER",
 }
 
 
@@ -277,6 +281,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         queues[name] = _convert(raw, QueueSettings, source)
         check_backoff(name, queues[name], source)
     raw_top = {field: env[var].strip() for field, var in _TOP_LEVEL.items() if var in env}
+    if "cluster" in raw_top:
+        raw_top["cluster"] = raw_top["cluster"].lower()
     token = env.get("STREAMS_API_TOKEN", "").strip()
     top = _convert(raw_top, _TopLevel, _TOP_LEVEL)
     return Settings(
@@ -296,6 +302,7 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     max_connections: Positive = 50
     api_docs: bool = True
     api_stale_pending_ms: Positive = 300_000
+    cluster: ClusterMode = "auto"
 
 
 def _convert(raw: dict[str, str], type_: type[_T], source: Mapping[str, str]) -> _T:

@@ -22,12 +22,12 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from streams import retention, retry
+from streams.client import make_keys
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
 from streams.errors import DecodeError, PermanentError, StreamsError
 from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
-from streams.keys import Keys
 from streams.messages import from_fields
 from streams.outage import MAYBE_OUTAGE, TRANSIENT, Outage, describe, error_code, is_outage
 from streams.reclaimer import Entry, reclaim
@@ -74,7 +74,7 @@ class QueueConsumer:
         self.queue = queue
         self.qs: QueueSettings = settings.queue(queue)
         self.registry = registry
-        self.keys = Keys(settings.prefix)
+        self.keys = make_keys(settings)
         self.stream = self.keys.stream(queue)
         self.group = settings.group
         self.consumer = consumer

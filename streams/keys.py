@@ -1,32 +1,81 @@
 """Every Redis key godo-streams uses is built here.
 
-All keys of one queue share the hash tag ``{prefix:queue}``, so a queue's stream, dead
-letters and scripts stay in one Redis Cluster slot and Lua scripts may touch them together.
+All keys of one queue partition share the hash tag ``{prefix:queue}`` (the queue's only
+partition, as before partitions existed) or ``{prefix:queue:N}`` (partition N of a queue with
+STREAMS_PARTITIONS > 1), so a partition's stream, dead letters and stats stay in one Redis
+Cluster slot and Lua scripts may touch them together.
+
+On a cluster (``cluster=True``) the scheduler's keys share the tag ``{prefix:scheduler}`` and
+the application's data keys the tag ``{prefix:data}``, so the scheduler's tick script and the
+handlers' transactions stay in one slot too. On one server these keys keep their old names.
 """
 
 from __future__ import annotations
+
+from redis.crc import key_slot
+
+
+class Part:
+    """The keys of one partition of a queue; partition None is the unnumbered one."""
+
+    __slots__ = ("dead", "partition", "queue", "stats", "stream")
+
+    def __init__(self, tag: str, queue: str, partition: int | None) -> None:
+        self.queue = queue
+        self.partition = partition
+        self.stream = f"{tag}:stream"
+        self.dead = f"{tag}:dead"
+        self.stats = f"{tag}:stats"
+
+    @property
+    def label(self) -> str:
+        """The partition as operators see it: its number, or "" for the unnumbered one."""
+        return "" if self.partition is None else str(self.partition)
+
+    def __repr__(self) -> str:
+        return f"Part({self.stream!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Part) and other.stream == self.stream
+
+    def __hash__(self) -> int:
+        return hash(self.stream)
 
 
 class Keys:
     """Key builders for one deployment prefix."""
 
-    __slots__ = ("prefix",)
+    __slots__ = ("cluster", "prefix")
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, cluster: bool = False) -> None:
         self.prefix = prefix
+        self.cluster = cluster
 
-    def _tag(self, queue: str) -> str:
-        return f"{{{self.prefix}:{queue}}}"
+    def _tag(self, queue: str, partition: int | None = None) -> str:
+        if partition is None:
+            return f"{{{self.prefix}:{queue}}}"
+        return f"{{{self.prefix}:{queue}:{partition}}}"
 
-    def stream(self, queue: str) -> str:
-        return f"{self._tag(queue)}:stream"
+    def part(self, queue: str, partition: int | None = None) -> Part:
+        return Part(self._tag(queue, partition), queue, partition)
 
-    def dead(self, queue: str) -> str:
-        return f"{self._tag(queue)}:dead"
+    def stream(self, queue: str, partition: int | None = None) -> str:
+        return f"{self._tag(queue, partition)}:stream"
 
-    def stats(self, queue: str) -> str:
+    def dead(self, queue: str, partition: int | None = None) -> str:
+        return f"{self._tag(queue, partition)}:dead"
+
+    def stats(self, queue: str, partition: int | None = None) -> str:
         """Hash of queue counters that outlive workers (for example entries cut by the hard cap)."""
-        return f"{self._tag(queue)}:stats"
+        return f"{self._tag(queue, partition)}:stats"
+
+    def partitions(self, queue: str) -> str:
+        """Set of the partition numbers producers have written to (STREAMS_PARTITIONS > 1)."""
+        return f"{self._tag(queue)}:partitions"
+
+    def one_slot(self, *names: str) -> bool:
+        """True when one script or transaction may touch all of names (always, on one server)."""
+        return not self.cluster or len({key_slot(n.encode()) for n in names}) <= 1
 
     def workers(self) -> str:
         """Sorted set of worker names scored by their last heartbeat (ms)."""
@@ -35,15 +84,18 @@ class Keys:
     def worker(self, name: str) -> str:
         return f"{self.prefix}:worker:{name}"
 
+    def _scheduler(self) -> str:
+        return f"{{{self.prefix}:scheduler}}" if self.cluster else f"{self.prefix}:scheduler"
+
     def scheduler_leader(self) -> str:
-        return f"{self.prefix}:scheduler:leader"
+        return f"{self._scheduler()}:leader"
 
     def scheduler_tick(self, job: str, slot: int) -> str:
-        return f"{self.prefix}:scheduler:tick:{job}:{slot}"
+        return f"{self._scheduler()}:tick:{job}:{slot}"
 
     def scheduler_last(self, job: str) -> str:
         """Start (ms) of the latest slot a job fired for; ticks never go back before it."""
-        return f"{self.prefix}:scheduler:last:{job}"
+        return f"{self._scheduler()}:last:{job}"
 
     def cache(self, namespace: str, key: str) -> str:
         return f"{self.prefix}:cache:{namespace}:{key}"
@@ -53,4 +105,5 @@ class Keys:
 
     def data(self, *parts: str) -> str:
         """Application data written by handlers (events, indexes, recommendations)."""
-        return ":".join((self.prefix, "data", *parts))
+        data = f"{{{self.prefix}:data}}" if self.cluster else f"{self.prefix}:data"
+        return ":".join((data, *parts))

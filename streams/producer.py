@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import msgspec
 from redis.asyncio import Redis
 
+from streams.client import make_keys
 from streams.config import Settings
-from streams.keys import Keys
 from streams.messages import to_fields
 from streams.router import Registry
 
@@ -29,7 +29,7 @@ class Producer:
         self.redis = redis
         self.settings = settings
         self.registry = registry
-        self.keys = Keys(settings.prefix)
+        self.keys = make_keys(settings)
 
     async def publish(
         self,

@@ -28,6 +28,7 @@ from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from streams.client import make_keys
 from streams.config import Settings
 from streams.errors import ConfigError, StreamsError
 from streams.keys import Keys
@@ -204,7 +205,7 @@ class Scheduler:
         self.config = config or SchedulerConfig()
         self.clock = clock or RedisClock(redis)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.keys = Keys(settings.prefix)
+        self.keys = make_keys(settings)
         self.is_leader = False
         self._last_slot: dict[str, int] = {}
         self._tick = redis.register_script(_script("scheduler_tick"))
@@ -263,11 +264,18 @@ class Scheduler:
             tick_ttl + LAST_SLOT_GUARD_MS,
         ]
         action = job.action
+        fields: dict[str, str | bytes] = {}
+        stream = ""
         if isinstance(action, Publish):
-            keys.append(self.keys.stream(action.queue))
+            stream = self.keys.stream(action.queue)
             payload = self.registry.encode(action.queue, action.type, action.data)
             headers = {JOB_HEADER: job.name, SLOT_HEADER: str(slot)}
-            for name, value in to_fields(action.type, payload, headers=headers, ts_ms=now).items():
+            fields = to_fields(action.type, payload, headers=headers, ts_ms=now)
+        # On a cluster the stream is in another slot: claim the tick, then publish it.
+        atomic = bool(fields) and self.keys.one_slot(keys[0], stream)
+        if atomic:
+            keys.append(stream)
+            for name, value in fields.items():
                 args += [name, value]
         taken = int(await self._tick(keys=keys, args=args))
         if taken == -1:
@@ -275,9 +283,22 @@ class Scheduler:
             return False
         if taken == 1:
             log.info("scheduler %s: job %s tick %d", self.name, job.name, slot)
+            if fields and not atomic:
+                await self._publish_claimed(job, stream, fields, slot)
             if not isinstance(action, Publish):
                 await self._run(job, action, slot)
         return taken == 1
+
+    async def _publish_claimed(
+        self, job: Job, stream: str, fields: dict[str, str | bytes], slot: int
+    ) -> None:
+        """Publish a tick claimed apart from its stream; a failure here loses that one tick."""
+        try:
+            await self.redis.xadd(stream, fields)  # type: ignore[arg-type]  # FieldT is invariant
+        except (OSError, RedisError):
+            log.exception(
+                "scheduler %s: job %s tick %d claimed but not published", self.name, job.name, slot
+            )
 
     async def _run(self, job: Job, fn: JobFunction, slot: int) -> None:
         ctx = JobContext(self.redis, self.settings, self.keys, job.name, slot)

@@ -14,11 +14,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from streams import heartbeat
-from streams.client import CONNECT_TIMEOUT_S
+from streams.client import CONNECT_TIMEOUT_S, make_keys
 from streams.config import Settings
 from streams.consumer import QueueConsumer
 from streams.heartbeat import WorkerInfo
-from streams.keys import Keys
 from streams.lease import LeaseKeeper
 from streams.messages import now_ms
 from streams.outage import Outage, describe
@@ -63,7 +62,7 @@ class Worker:
                     queue,
                 )
         self.name = name or default_consumer_name()
-        self.keys = Keys(settings.prefix)
+        self.keys = make_keys(settings)
         self.info = WorkerInfo(
             name=self.name,
             host=socket.gethostname(),

@@ -12,7 +12,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from streams import deadletter
-from streams.client import create_redis
+from streams.client import create_redis, make_keys
 from streams.config import from_env
 from streams.errors import StreamsError
 from streams.keys import Keys
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     async def act() -> str:
         redis = create_redis(settings, retries=1)
         try:
-            return await ACTIONS[args.action](redis, Keys(settings.prefix), args)
+            return await ACTIONS[args.action](redis, make_keys(settings), args)
         finally:
             await redis.aclose()
 

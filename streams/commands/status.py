@@ -8,10 +8,9 @@ from typing import Any, Final
 import anyio
 import msgspec
 
-from streams.client import create_redis
+from streams.client import create_redis, make_keys
 from streams.config import Settings, from_env
 from streams.inspect import QueueState, inspect_queues
-from streams.keys import Keys
 
 COLUMNS: Final = ("queue", "length", "lag", "pending", "oldest_pending_s", "consumers", "dead")
 
@@ -26,7 +25,7 @@ async def collect(settings: Settings) -> list[QueueState]:
     redis = create_redis(settings, retries=1)
     try:
         return await inspect_queues(
-            redis, Keys(settings.prefix), settings.group, settings.queue_names
+            redis, make_keys(settings), settings.group, settings.queue_names
         )
     finally:
         await redis.aclose()
