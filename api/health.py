@@ -15,6 +15,7 @@ from api.schemas import HealthOut, QueueHealth, RedisDetails, RedisService, Serv
 from api.state import ApiState, Snapshot
 from streams.client import redact
 from streams.config import Settings
+from streams.outage import AUTH_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,10 @@ def assess(snapshot: Snapshot, settings: Settings) -> HealthOut:
 
 
 def unhealthy(error: BaseException) -> HealthOut:
-    reason = f"redis unavailable: {type(error).__name__}"
+    if isinstance(error, AUTH_ERRORS):  # not an outage: REDIS_URL needs fixing
+        reason = f"redis refused the credentials in REDIS_URL: {type(error).__name__}"
+    else:
+        reason = f"redis unavailable: {type(error).__name__}"
     return HealthOut(
         status="unhealthy",
         services=Services(redis=RedisService(status="unhealthy", error=reason)),

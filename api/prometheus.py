@@ -68,6 +68,7 @@ def _queue_families(snapshot: Snapshot) -> Iterator[Metric]:
     added = CounterMetricFamily(
         f"{NS}_stream_entries_added", "Entries ever added to the stream.", labels=["queue"]
     )
+    yield from _cap_families(snapshot)
     live = GaugeMetricFamily(
         f"{NS}_workers_live", "Live workers (by heartbeat) serving the queue.", labels=["queue"]
     )
@@ -78,6 +79,28 @@ def _queue_families(snapshot: Snapshot) -> Iterator[Metric]:
         )
     yield added
     yield live
+
+
+_CAP_COUNTERS: Final[tuple[tuple[str, str, _QueueValue], ...]] = (
+    (
+        "stream_cut_by_cap",
+        "Unfinished entries the stream's hard cap (MAX_LEN) cut.",
+        lambda q: q.cut_by_cap,
+    ),
+    (
+        "dead_letters_cut_by_cap",
+        "Dead letters the dead-letter cap (DEAD_MAX_LEN) cut.",
+        lambda q: q.dead_cut_by_cap,
+    ),
+)
+
+
+def _cap_families(snapshot: Snapshot) -> Iterator[Metric]:
+    for name, doc, value in _CAP_COUNTERS:
+        family = CounterMetricFamily(f"{NS}_{name}", doc, labels=["queue"])
+        for state in snapshot.queues:
+            family.add_metric([state.queue], float(value(state)))
+        yield family
 
 
 def _worker_families(snapshot: Snapshot) -> Iterator[Metric]:

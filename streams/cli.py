@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from streams.client import redact
 from streams.errors import StreamsError
 from streams.loading import call_factory, import_object
+from streams.outage import credentials_problem, refused_credentials
 from streams.router import Registry
 
 DEFAULT_APP: Final = "consumers.registry:registry"
@@ -97,8 +98,14 @@ def main(
         code = run(args)
     except StreamsError as exc:
         fail(str(exc))
-    except RedisError as exc:
-        fail(f"redis: {exc}", code=1)
     except KeyboardInterrupt:
         code = 130
+    except BaseException as exc:
+        refused = refused_credentials(exc)
+        if refused is not None:  # a configuration mistake, not an outage: exit 1, one line
+            url = redact(os.environ.get("REDIS_URL", "").strip())
+            fail(f"REDIS_URL={url}: {credentials_problem(refused)}", code=1)
+        if isinstance(exc, RedisError):
+            fail(f"redis: {exc}", code=1)
+        raise
     raise SystemExit(code)

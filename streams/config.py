@@ -36,6 +36,9 @@ MAX_CONCURRENCY: Final = 10_000
 MAX_BATCH_SIZE: Final = 10_000
 MAX_VISIBILITY_TIMEOUT_MS: Final = 24 * 3600 * 1000
 MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
+DAY_MS: Final = 24 * 3600 * 1000
+MAX_RETENTION_MS: Final = 3650 * DAY_MS
+MAX_DEAD_MAX_LEN: Final = 100_000_000
 
 
 class Secret:
@@ -74,6 +77,11 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     )
     retention_ms: Positive = 24 * 3600 * 1000
     max_len: Positive = 1_000_000
+    # Housekeeping (streams/housekeeping.py): dead letters' own retention and cap, and how
+    # long a consumer holding nothing may stay idle before it is removed from the group.
+    dead_retention_ms: Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_MS)] = 7 * DAY_MS
+    dead_max_len: Annotated[int, msgspec.Meta(ge=1, le=MAX_DEAD_MAX_LEN)] = 100_000
+    consumer_idle_ms: Annotated[int, msgspec.Meta(ge=1_000, le=MAX_RETENTION_MS)] = 600_000
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

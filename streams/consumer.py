@@ -21,18 +21,28 @@ import anyio.lowlevel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from streams import retention, retry
+from streams import retry
 from streams.client import make_keys
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
 from streams.errors import DecodeError, PermanentError, StreamsError
 from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
+from streams.housekeeping import housekeep
 from streams.messages import from_fields
-from streams.outage import MAYBE_OUTAGE, TRANSIENT, Outage, describe, error_code, is_outage
+from streams.outage import (
+    AUTH_ERRORS,
+    MAYBE_OUTAGE,
+    TRANSIENT,
+    Outage,
+    describe,
+    error_code,
+    is_outage,
+)
 from streams.reclaimer import Entry, reclaim
 from streams.router import Context, Registry
 from streams.scripts import Scripts
+from streams.version import check_server
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +121,7 @@ class QueueConsumer:
         """Run until stop() and cancellation; the Worker owns the shutdown sequence."""
         try:
             started = await self._ensure_group_with_retry()
-        except StreamsError as exc:
+        except (StreamsError, *AUTH_ERRORS) as exc:
             self._reader_done.set()  # never started
             self._fail_worker(exc)
             return
@@ -176,7 +186,12 @@ class QueueConsumer:
     async def _release_unfinished(self) -> None:
         unfinished = list(self.held)
         if unfinished:
-            await self.scripts.release(self.queue, unfinished, self.qs.visibility_timeout_ms)
+            # Never started: handing them back must not cost them a delivery attempt.
+            waiting = {entry[0]: None for entry in self._work if entry[0] in self.held}
+            started = [i for i in unfinished if i not in waiting]
+            await self.scripts.release(
+                self.queue, started, self.qs.visibility_timeout_ms, unstarted=list(waiting)
+            )
             log.info(
                 "queue=%s consumer=%s: released %d unfinished entries",
                 self.queue,
@@ -190,10 +205,14 @@ class QueueConsumer:
     # -- reading -----------------------------------------------------------------------------
 
     async def _ensure_group_with_retry(self) -> bool:
-        """Create the group, waiting out an outage; False when stopped before Redis answered."""
+        """Check the server and create the group, waiting out an outage.
+
+        False when stopped before Redis answered.
+        """
         outage = Outage(log, f"queue={self.queue} create group")
         while not self._stopping:
             try:
+                await check_server(self.redis)
                 await ensure_group(self.redis, self.stream, self.group)
                 outage.recovered()
                 return True
@@ -217,14 +236,10 @@ class QueueConsumer:
                 try:
                     entries = await self._read_batch(min(free, self.qs.batch_size))
                     outage.recovered()
-                except MAYBE_OUTAGE as exc:
-                    if not is_outage(exc):
-                        raise
-                    await anyio.sleep(outage.failed(exc))
+                except Exception as exc:  # noqa: BLE001  # logged by _pause_after
+                    if not await self._pause_after(outage, exc):
+                        return
                     continue
-                except StreamsError as exc:  # the stream key holds another type now
-                    self._fail_worker(exc)
-                    return
                 self.idle = not entries and not self.held
                 self._enqueue(entries)
         finally:
@@ -253,6 +268,17 @@ class QueueConsumer:
             return []
         return [(i.decode(), fields, 1) for i, fields in reply[0][1]]
 
+    async def _pause_after(self, outage: Outage, exc: Exception) -> bool:
+        """Wait out an outage or an unexpected error; False when the worker must stop instead.
+
+        A queue key holding another type (StreamsError) and refused credentials stop it.
+        """
+        if isinstance(exc, (StreamsError, *AUTH_ERRORS)):
+            self._fail_worker(exc)
+            return False
+        await anyio.sleep(outage.pause(exc))
+        return True
+
     def _enqueue(self, entries: list[Entry]) -> None:
         if not entries:
             return
@@ -264,22 +290,32 @@ class QueueConsumer:
 
     async def _reclaim_loop(self) -> None:
         outage = Outage(log, f"queue={self.queue} reclaim")
+        trim_trouble = Outage(log, f"queue={self.queue} stream={self.stream} trim")
         next_trim = anyio.current_time() + TRIM_INTERVAL_S
         while not self._stopping:
             full = False
             try:
                 full = await self._reclaim_once()
-                if anyio.current_time() >= next_trim:
-                    next_trim = anyio.current_time() + TRIM_INTERVAL_S
-                    await retention.trim(self.redis, self.keys, self.queue, self.qs)
                 outage.recovered()
-            except MAYBE_OUTAGE as exc:
-                if is_outage(exc):
-                    await anyio.sleep(outage.failed(exc))
-                else:  # e.g. NOGROUP; the reader recreates it
-                    log.warning("queue=%s reclaim: %s", self.queue, describe(exc))
+            except Exception as exc:  # noqa: BLE001  # e.g. NOGROUP (the reader recreates it)
+                if not await self._pause_after(outage, exc):
+                    return
+            if anyio.current_time() >= next_trim:
+                next_trim = anyio.current_time() + TRIM_INTERVAL_S
+                await self._trim(trim_trouble)
             if not full:
                 await anyio.sleep(self._reclaim_s)
+
+    async def _trim(self, trouble: Outage) -> None:
+        """Housekeeping (trims, idle consumers); a failure is logged once, the next round retries."""
+        try:
+            await housekeep(self.redis, self.keys, self.queue, self.group, self.qs)
+            trouble.recovered()
+        except Exception as exc:  # noqa: BLE001  # logged once by the Outage
+            if isinstance(exc, AUTH_ERRORS):
+                self._fail_worker(exc)
+            else:
+                trouble.pause(exc)
 
     async def _reclaim_once(self) -> bool:
         """Claim eligible entries up to free capacity; True when more may be waiting."""
@@ -320,6 +356,8 @@ class QueueConsumer:
             self._active += 1
             try:
                 await self._process(entry)
+            except Exception as exc:  # noqa: BLE001  # logged below
+                self._lost(entry, exc)
             finally:
                 self._active -= 1
                 if not self._active and self.stopping:
@@ -327,6 +365,18 @@ class QueueConsumer:
             handled += 1
             if handled % 64 == 0:
                 await anyio.lowlevel.checkpoint()  # let the reader and acker run between long runs
+
+    def _lost(self, entry: Entry, exc: Exception) -> None:
+        """A bug outside the handler: let go of the entry, claimed again after the timeout."""
+        log.error(
+            "queue=%s id=%s: processing failed unexpectedly; the entry is claimed again after "
+            "the visibility timeout: %s",
+            self.queue,
+            entry[0],
+            describe(exc),
+            exc_info=exc,
+        )
+        self._release_slot(entry[0])
 
     async def _process(self, entry: Entry) -> None:
         entry_id, fields, attempt = entry
@@ -447,10 +497,23 @@ class QueueConsumer:
                     self._acks_ready = anyio.Event()
                 await self._acks_ready.wait()
             try:
-                await self._flush_acks()
+                await self._ack_once()
                 outage.recovered()
-            except (OSError, RedisError) as exc:  # e.g. NOGROUP until the reader recreates it
-                await anyio.sleep(outage.failed(exc))
+            except Exception as exc:  # noqa: BLE001  # logged by _pause_after
+                if not await self._pause_after(outage, exc):
+                    return
+
+    async def _ack_once(self) -> None:
+        """Acknowledge what finished; a queue key holding another type now stops the worker.
+
+        (XACK answers 0, not NOGROUP, when the group is gone: the reader recreates it.)
+        """
+        try:
+            await self._flush_acks()
+        except ResponseError as exc:
+            if error_code(exc) == "WRONGTYPE":
+                raise await wrong_type(self.redis, self.stream) from None
+            raise
 
     async def _flush_acks(self) -> None:
         if not self._acks:

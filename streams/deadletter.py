@@ -174,6 +174,6 @@ async def purge(redis: Redis, keys: Keys, queue: str) -> int:
     """Delete every dead letter of a queue; return how many there were."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.xlen(keys.dead(queue))
-        pipe.delete(keys.dead(queue))
+        pipe.unlink(keys.dead(queue))  # freed in the background: a big stream would block Redis
         count, _ = await pipe.execute()
     return int(count)

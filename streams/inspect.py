@@ -13,6 +13,8 @@ Definitions (one queue, its stream, and the workers' group ``settings.group``):
     depth         lag + pending: everything not yet finished
     oldest_pending_age_s  age of the oldest pending entry, from its id's timestamp
     time_lag_s    age of the oldest entry not yet delivered (0 when there is none)
+    cut_by_cap    unfinished entries the stream's hard cap cut, ever (stats hash)
+    dead_cut_by_cap  dead letters the dead-letter cap cut, ever (stats hash)
     rates         rate_in_per_s from the change of XINFO STREAM entries-added between two
                   samples, rate_out_per_s from the change of the group's entries-read; both
                   null until a RateTracker has seen two samples (or on Redis 6.2).
@@ -27,7 +29,6 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from streams.deadletter import count_dead
 from streams.keys import Keys
 from streams.messages import now_ms
 from streams.retention import StreamId, parse_id
@@ -75,6 +76,8 @@ class QueueState(msgspec.Struct, frozen=True, kw_only=True):
     entries_added: int | None
     rate_in_per_s: float | None = None
     rate_out_per_s: float | None = None
+    cut_by_cap: int = 0
+    dead_cut_by_cap: int = 0
     groups: list[GroupState] = msgspec.field(default_factory=list)
 
 
@@ -198,18 +201,26 @@ async def inspect_queue(
     A missing stream reports zeros; a missing group reports every entry as unread.
     """
     stream = keys.stream(queue)
-    dead = await count_dead(redis, keys, queue)
+    async with redis.pipeline(transaction=False) as pipe:  # one round trip for both
+        pipe.xlen(keys.dead(queue))
+        pipe.hmget(keys.stats(queue), ["cut_by_cap", "dead_cut_by_cap"])
+        dead, (cut, dead_cut) = await pipe.execute()
     info = await _stream_info(redis, stream)
     now = clock()
+    missing = msgspec.structs.replace(
+        _missing(queue, stream, group, int(dead)),
+        cut_by_cap=int(cut or 0),
+        dead_cut_by_cap=int(dead_cut or 0),
+    )
     if info is None:
-        return _missing(queue, stream, group, dead)
+        return missing
     groups = [
         await _group_state(redis, stream, raw, info, count_limit)
         for raw in await redis.xinfo_groups(stream)
     ]
     ours = next((g for g in groups if g.name == group), None)
     base = msgspec.structs.replace(
-        _missing(queue, stream, group, dead),
+        missing,
         exists=True,
         length=int(info["length"]),
         entries_added=None if info.get("entries-added") is None else int(info["entries-added"]),

@@ -34,7 +34,7 @@ from streams.errors import ConfigError, StreamsError
 from streams.keys import Keys
 from streams.loading import call_factory, import_object
 from streams.messages import to_fields
-from streams.outage import TRANSIENT, Outage
+from streams.outage import AUTH_ERRORS, MAYBE_OUTAGE, Outage, is_outage
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
@@ -324,7 +324,9 @@ class Scheduler:
         while True:
             try:
                 await self.redis.ping()
-            except TRANSIENT as exc:
+            except MAYBE_OUTAGE as exc:  # BUSY, LOADING, down...
+                if not is_outage(exc):
+                    raise
                 await self.clock.sleep(outage.failed(exc))
             else:
                 outage.recovered()
@@ -343,12 +345,14 @@ class Scheduler:
                 try:
                     await self.step()
                     outage.recovered()
-                except TRANSIENT as exc:
+                except AUTH_ERRORS:
+                    raise  # a configuration mistake: the command says so and exits 1
+                except (OSError, RedisError) as exc:
                     self.is_leader = False
-                    delay_s = max(delay_s, outage.failed(exc))
-                except RedisError as exc:
-                    log.warning("scheduler %s: redis error, will retry: %s", self.name, exc)
-                    self.is_leader = False
+                    if is_outage(exc):  # BUSY, LOADING, OOM, down...
+                        delay_s = max(delay_s, outage.failed(exc))
+                    else:
+                        log.warning("scheduler %s: redis error, will retry: %s", self.name, exc)
                 await self.clock.sleep(delay_s)
         finally:
             with anyio.CancelScope(shield=True), anyio.move_on_after(2):

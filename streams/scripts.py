@@ -32,7 +32,7 @@ class Scripts:
         self.consumer = consumer
         self._redis = redis
         self._settle = redis.register_script(source("settle_failure"))
-        self._renew = redis.register_script(source("renew"))
+        self._release = redis.register_script(source("release"))
         self._forget = redis.register_script(source("forget_consumer"))
 
     async def settle_failure(
@@ -80,15 +80,18 @@ class Scripts:
             _, result = await pipe.execute()
         return result
 
-    async def release(self, queue: str, ids: list[str], idle_ms: int) -> int:
-        """Make our entries claimable at once by others (idle = visibility timeout)."""
-        if not ids:
+    async def release(
+        self, queue: str, ids: list[str], idle_ms: int, *, unstarted: list[str] | None = None
+    ) -> int:
+        """Make our entries claimable at once by others (idle = visibility timeout).
+
+        The unstarted ones get their delivery count back: handing back is not an attempt.
+        """
+        unstarted = unstarted or []
+        if not ids and not unstarted:
             return 0
-        return int(
-            await self._renew(
-                keys=[self.keys.stream(queue)], args=[self.group, self.consumer, idle_ms, *ids]
-            )
-        )
+        args: list[Any] = [self.group, self.consumer, idle_ms, len(unstarted), *unstarted, *ids]
+        return int(await self._release(keys=[self.keys.stream(queue)], args=args))
 
     async def forget_consumer(self, queue: str) -> bool:
         return bool(

@@ -20,7 +20,7 @@ from streams.consumer import QueueConsumer
 from streams.heartbeat import WorkerInfo
 from streams.lease import LeaseKeeper
 from streams.messages import now_ms
-from streams.outage import Outage, describe
+from streams.outage import AUTH_ERRORS, Outage, describe
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,9 @@ class Worker:
     ) -> None:
         """Consume until stopped. With stop_when_idle, stop once every queue is drained.
 
-        Raises, once stopped, the KeyboardInterrupt or SystemExit a handler raised, or the
-        StreamsError of a queue key holding another type of value.
+        Raises, once stopped, the KeyboardInterrupt or SystemExit a handler raised, the
+        StreamsError of a queue key holding another type of value or of a server older than
+        Redis 7.0, or the redis-py error refusing the credentials (AUTH_ERRORS).
         """
         min_visibility_ms = min(self.settings.queue(q).visibility_timeout_ms for q in self.queues)
         lease = LeaseKeeper(
@@ -156,10 +157,9 @@ class Worker:
         with anyio.move_on_after(FINISH_TIMEOUT_S) as scope:
             # First, so that a renewal can't make an entry we hand back unclaimable again.
             await self._stop_lease(lease)
-            async with anyio.create_task_group() as tg:
-                for consumer in self.consumers:
-                    tg.start_soon(consumer.finish)
-                tg.start_soon(self._forget_heartbeat)
+            # Redis refused our credentials: there is nothing we could hand back or remove.
+            if not isinstance(self._fatal, AUTH_ERRORS):
+                await self._hand_back()
         lease.close()
         if scope.cancelled_caught:
             log.warning(
@@ -177,6 +177,12 @@ class Worker:
             self.info.retried,
             self.info.dead_lettered,
         )
+
+    async def _hand_back(self) -> None:
+        async with anyio.create_task_group() as tg:
+            for consumer in self.consumers:
+                tg.start_soon(consumer.finish)
+            tg.start_soon(self._forget_heartbeat)
 
     @staticmethod
     async def _stop_lease(lease: LeaseKeeper) -> None:
@@ -209,8 +215,11 @@ class Worker:
             try:
                 await heartbeat.beat(self.redis, self.keys, self.info, ttl_ms)
                 outage.recovered()
-            except (OSError, RedisError) as exc:  # e.g. OOM: logged once, work goes on
-                outage.failed(exc)
+            except AUTH_ERRORS as exc:
+                self._stop_with(exc)
+                return
+            except Exception as exc:  # noqa: BLE001  # e.g. OOM: logged once, work goes on
+                outage.pause(exc)
             await anyio.sleep(interval_s)
 
     async def _stop_when_idle(self) -> None:
@@ -227,6 +236,7 @@ class Worker:
                 summary = await self.redis.xpending(consumer.stream, self.settings.group)
                 if summary["pending"]:
                     return False
-        except (OSError, RedisError):
+        except Exception as exc:  # noqa: BLE001  # asked again after a pause
+            log.debug("worker %s: could not check pending entries: %s", self.name, describe(exc))
             return False
         return True

@@ -5,6 +5,8 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from streams import retention
+from streams.config import QueueSettings
 from streams.heartbeat import WorkerInfo, beat
 from streams.keys import Keys
 from streams.messages import now_ms
@@ -88,6 +90,8 @@ async def test_prometheus_series_exist_for_every_queue_even_empty(
         "streams_dead_letters",
         "streams_workers_live",
         "streams_queue_depth",
+        "streams_stream_cut_by_cap_total",
+        "streams_dead_letters_cut_by_cap_total",
     ):
         for queue in QUEUES:
             assert found[name, (("queue", queue),)] == 0, name
@@ -95,6 +99,24 @@ async def test_prometheus_series_exist_for_every_queue_even_empty(
         assert found["streams_group_lag_known", (("queue", queue),)] == 1
     for outcome in ("processed", "failed", "retried", "dead_lettered"):
         assert found["streams_worker_messages_total", (("outcome", outcome),)] == 0
+
+
+async def test_dead_letters_cut_by_their_cap_show_in_queues_and_metrics(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    # Given 5 dead letters of events trimmed by a dead-letter cap of 2
+    keys = Keys(prefix)
+    for n in range(5):
+        await redis.xadd(keys.dead("events"), {"type": "t", "data": str(n)})
+    await retention.trim_dead(redis, keys, "events", QueueSettings(dead_max_len=2))
+
+    async with api_client(redis_url, prefix) as client:
+        queue = (await client.get("/queues/events")).json()
+        found = samples((await client.get("/metrics")).text)
+
+    assert (queue["dead_letters"], queue["dead_cut_by_cap"], queue["cut_by_cap"]) == (2, 3, 0)
+    assert found["streams_dead_letters_cut_by_cap_total", (("queue", "events"),)] == 3
+    assert found["streams_dead_letters", (("queue", "events"),)] == 2
 
 
 async def test_prometheus_values_follow_the_queue_and_worker_state(

@@ -54,6 +54,23 @@ async def test_purge_reports_how_many_it_deleted(redis: Redis, prefix: str) -> N
     assert await count_dead(redis, keys, "default") == 0
 
 
+async def test_purge_unlinks_rather_than_deletes(redis: Redis, prefix: str) -> None:
+    # UNLINK frees a big stream in the background; DEL would block Redis meanwhile.
+    keys = Keys(prefix)
+    await redis.xadd(keys.dead("default"), {"type": "job", "data": "{}"})
+    before = await redis.info("commandstats")
+
+    assert await purge(redis, keys, "default") == 1
+
+    after = await redis.info("commandstats")
+    calls = {
+        name: after.get(f"cmdstat_{name}", {}).get("calls", 0)
+        - before.get(f"cmdstat_{name}", {}).get("calls", 0)
+        for name in ("unlink", "del")
+    }
+    assert calls == {"unlink": 1, "del": 0}
+
+
 async def _add_dead(redis: Redis, keys: Keys, data: str, **extra: str) -> bytes:
     fields = {"type": "job", "data": data, "dead_id": "1-1", "dead_error": "E: x", **extra}
     return await redis.xadd(keys.dead("default"), fields)  # type: ignore[arg-type]

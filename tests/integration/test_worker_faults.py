@@ -518,9 +518,11 @@ async def test_lease_is_stopped_before_unfinished_entries_are_released(
         request_stop(self)
         steps.append("lease stopping")
 
-    async def recording_release(self: Scripts, queue: str, ids: list[str], idle_ms: int) -> int:
+    async def recording_release(
+        self: Scripts, queue: str, ids: list[str], idle_ms: int, **kwargs: Any
+    ) -> int:
         steps.append("release" if not lease_running() else "release while the lease runs")
-        return await release(self, queue, ids, idle_ms)
+        return await release(self, queue, ids, idle_ms, **kwargs)
 
     def lease_running() -> bool:
         return any(t.name == "lease-keeper" for t in threading.enumerate())
@@ -549,10 +551,12 @@ async def test_shutdown_goes_on_after_a_redis_error_in_one_queue(
     # Given unfinished entries in two queues, and the first queue's group gone at shutdown
     release = Scripts.release
 
-    async def release_without_group(self: Scripts, queue: str, ids: list[str], idle_ms: int) -> int:
+    async def release_without_group(
+        self: Scripts, queue: str, ids: list[str], idle_ms: int, **kwargs: Any
+    ) -> int:
         if queue == "default":
             await redis.xgroup_destroy(Keys(prefix).stream(queue), "godo")
-        return await release(self, queue, ids, idle_ms)
+        return await release(self, queue, ids, idle_ms, **kwargs)
 
     monkeypatch.setattr(Scripts, "release", release_without_group)
     worker, started, publish = await _stuck_handler_worker(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from redis.exceptions import (
+    AuthenticationError,
     BusyLoadingError,
     ConnectionError,
     MasterDownError,
@@ -15,7 +18,7 @@ from redis.exceptions import (
 )
 
 from streams.deadletter import MAX_ERROR_LENGTH, describe_error
-from streams.outage import is_outage
+from streams.outage import Outage, is_outage
 
 
 class UnprintableError(Exception):
@@ -59,6 +62,10 @@ def test_describe_error_text_can_be_sent_to_redis() -> None:
         (ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"), False),
         (ResponseError("NOGROUP No such key"), False),
         (NoPermissionError("this user has no permissions"), False),
+        (ResponseError("BUSY Redis is busy running a script."), True),
+        (ResponseError("BUSYGROUP Consumer Group name already exists"), False),
+        (AuthenticationError("invalid username-password pair"), False),
+        (AuthenticationError("Authentication required."), False),
         (ValueError("not redis"), False),
     ],
 )
@@ -66,3 +73,24 @@ def test_outage_errors_are_the_ones_that_pass_by_themselves(
     exc: BaseException, outage: bool
 ) -> None:
     assert is_outage(exc) is outage
+
+
+def test_refused_credentials_are_never_waited_out() -> None:
+    refused = AuthenticationError("invalid username-password pair")
+    with pytest.raises(AuthenticationError):
+        Outage(logging.getLogger("t"), "loop").failed(refused)
+
+
+def test_an_unexpected_error_is_logged_once_per_streak_with_a_growing_pause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    trouble = Outage(logging.getLogger("t"), "queue=q reclaim", first_delay_s=0.1, cap_s=0.3)
+    pauses = [trouble.unexpected(KeyError("min")) for _ in range(4)]
+    trouble.recovered()
+    assert pauses == [0.1, 0.2, 0.3, 0.3]
+    assert [r.getMessage() for r in caplog.records] == [
+        "queue=q reclaim: failed, going on after a pause: KeyError: 'min'",
+        caplog.records[1].getMessage(),
+    ]
+    assert caplog.records[0].exc_info is not None
+    assert caplog.records[1].getMessage().startswith("queue=q reclaim: working again after")
