@@ -36,6 +36,8 @@ MAX_CONCURRENCY: Final = 10_000
 MAX_BATCH_SIZE: Final = 10_000
 MAX_VISIBILITY_TIMEOUT_MS: Final = 24 * 3600 * 1000
 MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
+# Each partition costs every worker a blocking read; beyond this, use more queues.
+MAX_PARTITIONS: Final = 256
 DAY_MS: Final = 24 * 3600 * 1000
 MAX_RETENTION_MS: Final = 3650 * DAY_MS
 MAX_DEAD_MAX_LEN: Final = 100_000_000
@@ -77,6 +79,7 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     )
     retention_ms: Positive = 24 * 3600 * 1000
     max_len: Positive = 1_000_000
+    partitions: Annotated[int, msgspec.Meta(ge=1, le=MAX_PARTITIONS)] = 1
     # Housekeeping (streams/housekeeping.py): dead letters' own retention and cap, and how
     # long a consumer holding nothing may stay idle before it is removed from the group.
     dead_retention_ms: Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_MS)] = 7 * DAY_MS

@@ -39,6 +39,7 @@ from streams.outage import (
     error_code,
     is_outage,
 )
+from streams.partitions import Partition
 from streams.reclaimer import Entry, reclaim
 from streams.router import Context, Registry
 from streams.scripts import Scripts
@@ -79,13 +80,17 @@ class QueueConsumer:
         *,
         concurrency: int | None = None,
         on_fatal: OnFatal | None = None,
+        partition: Partition = None,
     ) -> None:
         self.redis = redis
         self.queue = queue
         self.qs: QueueSettings = settings.queue(queue)
         self.registry = registry
-        self.keys = make_keys(settings)
+        self.partition = partition
+        self.keys = make_keys(settings).of(partition)
         self.stream = self.keys.stream(queue)
+        # Set by the Worker when the queue has several partitions: their handlers share it.
+        self.limiter: anyio.CapacityLimiter | None = None
         self.group = settings.group
         self.consumer = consumer
         self.block_ms = settings.block_ms
@@ -355,7 +360,11 @@ class QueueConsumer:
             entry = self._work.popleft()
             self._active += 1
             try:
-                await self._process(entry)
+                if self.limiter is None:
+                    await self._process(entry)
+                else:
+                    async with self.limiter:
+                        await self._process(entry)
             except Exception as exc:  # noqa: BLE001  # logged below
                 self._lost(entry, exc)
             finally:

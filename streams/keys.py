@@ -15,63 +15,38 @@ from __future__ import annotations
 from redis.crc import key_slot
 
 
-class Part:
-    """The keys of one partition of a queue; partition None is the unnumbered one."""
-
-    __slots__ = ("dead", "partition", "queue", "stats", "stream")
-
-    def __init__(self, tag: str, queue: str, partition: int | None) -> None:
-        self.queue = queue
-        self.partition = partition
-        self.stream = f"{tag}:stream"
-        self.dead = f"{tag}:dead"
-        self.stats = f"{tag}:stats"
-
-    @property
-    def label(self) -> str:
-        """The partition as operators see it: its number, or "" for the unnumbered one."""
-        return "" if self.partition is None else str(self.partition)
-
-    def __repr__(self) -> str:
-        return f"Part({self.stream!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Part) and other.stream == self.stream
-
-    def __hash__(self) -> int:
-        return hash(self.stream)
-
-
 class Keys:
     """Key builders for one deployment prefix."""
 
-    __slots__ = ("cluster", "prefix")
+    __slots__ = ("cluster", "partition", "prefix")
 
-    def __init__(self, prefix: str, *, cluster: bool = False) -> None:
+    def __init__(self, prefix: str, *, cluster: bool = False, partition: int | None = None) -> None:
         self.prefix = prefix
         self.cluster = cluster
+        self.partition = partition
 
-    def _tag(self, queue: str, partition: int | None = None) -> str:
-        if partition is None:
+    def of(self, partition: int | None) -> Keys:
+        """The same builders for one partition: stream(), dead() and stats() name its keys."""
+        return Keys(self.prefix, cluster=self.cluster, partition=partition)
+
+    def _tag(self, queue: str) -> str:
+        if self.partition is None:
             return f"{{{self.prefix}:{queue}}}"
-        return f"{{{self.prefix}:{queue}:{partition}}}"
+        return f"{{{self.prefix}:{queue}:{self.partition}}}"
 
-    def part(self, queue: str, partition: int | None = None) -> Part:
-        return Part(self._tag(queue, partition), queue, partition)
+    def stream(self, queue: str) -> str:
+        return f"{self._tag(queue)}:stream"
 
-    def stream(self, queue: str, partition: int | None = None) -> str:
-        return f"{self._tag(queue, partition)}:stream"
+    def dead(self, queue: str) -> str:
+        return f"{self._tag(queue)}:dead"
 
-    def dead(self, queue: str, partition: int | None = None) -> str:
-        return f"{self._tag(queue, partition)}:dead"
-
-    def stats(self, queue: str, partition: int | None = None) -> str:
+    def stats(self, queue: str) -> str:
         """Hash of queue counters that outlive workers (for example entries cut by the hard cap)."""
-        return f"{self._tag(queue, partition)}:stats"
+        return f"{self._tag(queue)}:stats"
 
     def partitions(self, queue: str) -> str:
         """Set of the partition numbers producers have written to (STREAMS_PARTITIONS > 1)."""
-        return f"{self._tag(queue)}:partitions"
+        return f"{{{self.prefix}:{queue}}}:partitions"
 
     def one_slot(self, *names: str) -> bool:
         """True when one script or transaction may touch all of names (always, on one server)."""

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 
 from redis.exceptions import RedisError
 
-from streams.client import create_sync_redis, make_keys
+from streams.client import create_sync_redis
 from streams.config import Settings
 from streams.outage import describe
 from streams.scripts import source
@@ -25,7 +25,6 @@ class LeaseKeeper:
         # No retries inside a round: the next round is the retry, and stop() waits less.
         self._client = create_sync_redis(settings, timeout_s=5, name="godo-streams-lease")
         self._script = self._client.register_script(source("renew"))
-        self._keys = make_keys(settings)
         self._group = settings.group
         self._consumer = consumer
         self._held = held
@@ -56,11 +55,10 @@ class LeaseKeeper:
 
     def renew_once(self) -> int:
         renewed = 0
-        for queue, ids in self._held().items():
+        for stream, ids in self._held().items():
             if self._stop.is_set():
                 break
             if ids:
-                stream = self._keys.stream(queue)
                 renewed += int(
                     self._script(keys=[stream], args=[self._group, self._consumer, 0, *ids])
                 )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+import anyio
 import msgspec
 from redis.asyncio import Redis
 
+from streams import partitions
 from streams.client import make_keys
 from streams.config import Settings
 from streams.messages import to_fields
+from streams.partitions import Chooser
 from streams.router import Registry
 
 
@@ -30,6 +33,8 @@ class Producer:
         self.settings = settings
         self.registry = registry
         self.keys = make_keys(settings)
+        self._chooser = Chooser()
+        self._recorded: set[str] = set()
 
     async def publish(
         self,
@@ -50,24 +55,50 @@ class Producer:
         fields = to_fields(
             type_, self.registry.encode(queue, type_, data), key=key, headers=headers
         )
-        entry_id = await self.redis.xadd(self.keys.stream(queue), fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
+        stream = await self._stream(queue, key)
+        entry_id = await self.redis.xadd(stream, fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
-    async def publish_many(self, queue: str, messages: Iterable[Outgoing]) -> list[str]:
-        """Validate every message first, then append all of them atomically in one round trip.
+    async def _stream(self, queue: str, key: str | None) -> str:
+        """The stream of the partition a message goes to (see streams.partitions)."""
+        count = self.settings.queue(queue).partitions
+        if count > 1 and queue not in self._recorded:
+            await partitions.record(self.redis, self.keys, queue, count)
+            self._recorded.add(queue)
+        return self.keys.of(self._chooser.choose(queue, count, key)).stream(queue)
 
-        Nothing is published when any message fails validation.
+    async def publish_many(self, queue: str, messages: Iterable[Outgoing]) -> list[str]:
+        """Validate every message first, then append them in one round trip per partition.
+
+        Nothing is published when any message fails validation. The messages of one
+        partition are appended atomically (MULTI/EXEC); partitions are written concurrently.
         """
         self.settings.queue(queue)
-        batch: Sequence[dict[str, str | bytes]] = [
-            to_fields(
-                m.type, self.registry.encode(queue, m.type, m.data), key=m.key, headers=m.headers
+        batch: Sequence[tuple[dict[str, str | bytes], str | None]] = [
+            (
+                to_fields(
+                    m.type,
+                    self.registry.encode(queue, m.type, m.data),
+                    key=m.key,
+                    headers=m.headers,
+                ),
+                m.key,
             )
             for m in messages
         ]
-        stream = self.keys.stream(queue)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for fields in batch:
-                pipe.xadd(stream, fields)  # type: ignore[arg-type]  # see publish()
-            ids = await pipe.execute()
-        return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+        groups: dict[str, list[int]] = {}
+        for n, (_, key) in enumerate(batch):
+            groups.setdefault(await self._stream(queue, key), []).append(n)
+        ids: list[str] = [""] * len(batch)
+
+        async def append(stream: str, positions: list[int]) -> None:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for n in positions:
+                    pipe.xadd(stream, batch[n][0])  # type: ignore[arg-type]  # see publish()
+                for n, i in zip(positions, await pipe.execute(), strict=True):
+                    ids[n] = i.decode() if isinstance(i, bytes) else str(i)
+
+        async with anyio.create_task_group() as tg:
+            for stream, positions in groups.items():
+                tg.start_soon(append, stream, positions)
+        return ids

@@ -104,13 +104,15 @@ def test_on_one_server_keys_keep_their_names_and_anything_goes_together() -> Non
 
 @pytest.mark.parametrize("partition", [0, 1, 7])
 def test_each_partition_has_its_own_slot_for_all_its_keys(partition: int) -> None:
-    part = Keys("godo").part("events", partition)
+    part = Keys("godo").of(partition)
+    names = (part.stream("events"), part.dead("events"), part.stats("events"))
 
-    assert part.stream == f"{{godo:events:{partition}}}:stream"
-    assert len({cluster_slot(k) for k in (part.stream, part.dead, part.stats)}) == 1
+    assert names[0] == f"{{godo:events:{partition}}}:stream"
+    assert len({cluster_slot(k) for k in names}) == 1
 
 
 def test_the_unnumbered_partition_is_the_queue_as_before() -> None:
     keys = Keys("godo")
 
-    assert keys.part("events").stream == keys.stream("events") == "{godo:events}:stream"
+    assert keys.of(None).stream("events") == keys.stream("events") == "{godo:events}:stream"
+    assert keys.of(3).partitions("events") == keys.partitions("events")
