@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, HttpMethod, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from api.errors import REDIS_DOWN, error_response
 from api.schemas import (
     DeadOut,
-    ErrorOut,
     PendingOut,
     PublishIn,
     PublishOut,
@@ -23,10 +22,10 @@ from api.schemas import (
 from api.state import ApiState
 from streams import deadletter
 from streams.inspect import list_pending
+from streams.messages import is_entry_id
 from streams.producer import Producer
-from streams.retention import parse_id
 
-MAX_ID_PART: Final = 2**64 - 1
+REPLAY_ALL: Final = ReplayIn()
 
 Limit = Annotated[
     int,
@@ -36,20 +35,17 @@ Limit = Annotated[
 ]
 
 
-def _error(status: int, description: str) -> ResponseSpec:
-    return ResponseSpec(data_container=ErrorOut, description=description)
-
-
 AUTH_ERRORS: Final = {
-    401: _error(401, "missing or wrong bearer token"),
-    403: _error(403, "STREAMS_API_TOKEN is not set: these endpoints are disabled"),
-    404: _error(404, "unknown queue"),
+    401: error_response("missing or wrong bearer token"),
+    403: error_response("STREAMS_API_TOKEN is not set: these endpoints are disabled"),
+    404: error_response("unknown queue"),
+    **REDIS_DOWN,
 }
 
 
 def _check_ids(ids: list[str]) -> None:
     for entry_id in ids:
-        if any(part > MAX_ID_PART for part in parse_id(entry_id)):
+        if not is_entry_id(entry_id):
             raise ValidationException(f"ids: {entry_id!r} is not a valid stream entry id")
 
 
@@ -57,6 +53,14 @@ class AdminController(Controller):
     path = "/queues/{queue:str}"
     tags = ("operations",)
     security = ({"bearer": []},)
+
+    # Litestar 2 makes an OPTIONS handler for a path when its first handler is registered, and
+    # that one's Allow names only the methods known then (litestar-org/litestar#4169, fixed in
+    # 3.0). A controller's handlers are registered sorted by name, so this one, named to come
+    # before `dead` and `purge`, is there first and no other is made.
+    @route("/dead", http_method=HttpMethod.OPTIONS, include_in_schema=False, status_code=204)
+    async def allow_dead(self) -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "DELETE, GET, OPTIONS"})
 
     @get("/pending", summary="Entries read but not acknowledged", responses=AUTH_ERRORS)
     async def pending(
@@ -83,9 +87,9 @@ class AdminController(Controller):
         summary="Publish one message (validated against its type's schema)",
         responses={
             **AUTH_ERRORS,
-            400: _error(400, "invalid JSON or unknown message type"),
-            413: _error(413, "body over 1 MiB"),
-            422: _error(422, "the payload does not match its type's schema"),
+            400: error_response("invalid JSON or unknown message type"),
+            413: error_response("body over 1 MiB"),
+            422: error_response("the payload does not match its type's schema"),
         },
     )
     async def publish(
@@ -104,17 +108,21 @@ class AdminController(Controller):
         "/dead/replay",
         status_code=200,
         summary="Replay the given dead letters (no body or {}: all of them)",
-        responses={**AUTH_ERRORS, 400: _error(400, "invalid JSON or ids")},
+        responses={
+            **AUTH_ERRORS,
+            400: error_response("invalid JSON or ids"),
+            413: error_response("body over 1 MiB"),
+        },
     )
     async def replay(
         self,
         queue: FromPath[str],
         api: NamedDependency[ApiState],
-        data: JSONBody[ReplayIn | None] = None,
+        data: JSONBody[ReplayIn] = REPLAY_ALL,
     ) -> ReplayOut:
         api.settings.queue(queue)
-        ids = list(data.ids or []) if data is not None else []
-        if data is not None and data.ids is not None and not ids:
+        ids = list(data.ids or [])
+        if data.ids is not None and not ids:
             return ReplayOut(replayed=0)
         _check_ids(ids)
         return ReplayOut(replayed=await deadletter.replay(api.client, api.keys, queue, ids))

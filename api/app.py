@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Final
+from typing import Final
 
-from litestar import Litestar, MediaType, Request, get
+from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from api.admin import AdminController
 from api.auth import token_guard
 from api.cache import invalidate_after_writes
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, ApiRequest
 from api.health import HealthController
 from api.metrics import MetricsController
+from api.openapi import CompletedRender, Document, schema_route
 from api.queues import QueuesController
 from api.state import ApiState
 from streams.client import create_redis, make_keys
@@ -32,14 +33,17 @@ APP_CONNECT_TIMEOUT_S: Final = 2.0
 HEALTH_SOCKET_TIMEOUT_S: Final = 1.0
 
 
-def _openapi(enabled: bool) -> OpenAPIConfig | None:
-    if not enabled:
+def _openapi(document: Document | None) -> OpenAPIConfig | None:
+    if document is None:
         return None
     return OpenAPIConfig(
         title="godo-streams operator API",
         version="1",
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/")],
+        render_plugins=[
+            CompletedRender(plugin, document)
+            for plugin in (SwaggerRenderPlugin(path="/"), JsonRenderPlugin())
+        ],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
@@ -48,13 +52,6 @@ def _openapi(enabled: bool) -> OpenAPIConfig | None:
             }
         ),
     )
-
-
-@get("/schema", include_in_schema=False, media_type=MediaType.JSON, sync_to_thread=False)
-def schema_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """Serve the OpenAPI document at /schema (the UI is at /docs)."""
-    document: dict[str, Any] = request.app.openapi_schema.to_schema()
-    return document
 
 
 def _lifespan(api: ApiState) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
@@ -95,16 +92,18 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
         QueuesController,
         admin,
     ]
-    if settings.api_docs:
-        handlers.append(schema_document)
+    document = Document(settings.queue_names, registry) if settings.api_docs else None
+    if document is not None:
+        handlers.append(schema_route(document))
     return Litestar(
         route_handlers=handlers,
         dependencies={"api": Provide(lambda: api, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[_lifespan(api)],
         middleware=[invalidate_after_writes(api.cache.invalidate)],
-        openapi_config=_openapi(settings.api_docs),
+        openapi_config=_openapi(document),
         request_max_body_size=MAX_BODY_BYTES,
+        request_class=ApiRequest,
         # The process configures logging (`streams` CLI); the app only logs through it.
         logging_config=None,
     )

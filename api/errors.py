@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Final
 
 from litestar import MediaType, Request, Response
+from litestar.exceptions import ClientException
+from litestar.openapi import ResponseSpec
 from litestar.types import ExceptionHandlersMap
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from api.schemas import ErrorOut
 from streams.client import redact
@@ -16,6 +18,26 @@ from streams.errors import UnknownQueueError, ValidationError
 log = logging.getLogger(__name__)
 
 AnyRequest = Request[Any, Any, Any]
+
+
+class ApiRequest(Request[Any, Any, Any]):
+    """A request whose body no JSON decoder can handle is a 400 with one line, never a 500."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:  # msgspec's, before any handler runs
+            raise ClientException("invalid JSON: nested too deeply") from None
+        except UnicodeDecodeError as exc:  # bad UTF-8 inside a JSON string
+            raise ClientException(f"invalid JSON: not UTF-8 at byte {exc.start}") from None
+
+
+def error_response(description: str) -> ResponseSpec:
+    """An error answer for the OpenAPI document: an ErrorOut body, and no made-up examples."""
+    return ResponseSpec(data_container=ErrorOut, description=description, generate_examples=False)
+
+
+REDIS_DOWN: Final = {503: error_response("Redis is unavailable")}
 
 
 def _answer(status: int, detail: str) -> Response[ErrorOut]:
@@ -34,14 +56,16 @@ def _invalid_payload(_: AnyRequest, exc: ValidationError) -> Response[ErrorOut]:
     return _answer(422, f"data: {exc.reason}")
 
 
-def _not_utf8(_: AnyRequest, exc: UnicodeDecodeError) -> Response[ErrorOut]:
-    # msgspec raises it, not a DecodeError, for bad UTF-8 inside a JSON string of the body.
-    return _answer(400, f"invalid JSON: not UTF-8 at byte {exc.start}")
-
-
 def _redis_down(request: AnyRequest, exc: RedisError) -> Response[ErrorOut]:
     log.warning("%s %s: redis unavailable: %s", request.method, request.url.path, redact(str(exc)))
     return _answer(503, f"redis unavailable: {type(exc).__name__}")
+
+
+def _redis_refused(request: AnyRequest, exc: ResponseError) -> Response[ErrorOut]:
+    # A caller's id that slipped past our checks: Redis's refusal is the caller's mistake.
+    if "Invalid stream ID" in str(exc):
+        return _answer(400, "invalid stream entry id (Redis refused it)")
+    return _redis_down(request, exc)
 
 
 def _unexpected(request: AnyRequest, exc: Exception) -> Response[ErrorOut]:
@@ -55,6 +79,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     500: _unexpected,
     UnknownQueueError: _unknown_queue,
     ValidationError: _invalid_payload,
-    UnicodeDecodeError: _not_utf8,
+    ResponseError: _redis_refused,
     RedisError: _redis_down,
 }

@@ -122,7 +122,11 @@ class HealthController(Controller):
         "/",
         summary="Health of Redis and the queues",
         description="200 healthy or degraded (with reasons); 503 when Redis is down or hangs.",
-        responses={503: ResponseSpec(data_container=HealthOut, description="Redis is down")},
+        responses={
+            503: ResponseSpec(
+                data_container=HealthOut, description="Redis is down", generate_examples=False
+            )
+        },
     )
     async def health(self, api: NamedDependency[ApiState]) -> Response[HealthOut]:
         try:

@@ -6,13 +6,12 @@ from typing import Final
 
 from litestar import Controller, MediaType, Response, get
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from redis.exceptions import RedisError
 
+from api.errors import error_response
 from api.prometheus import exposition
 from api.schemas import (
     ConnectionsOut,
-    ErrorOut,
     MemoryOut,
     MetricsBody,
     PerformanceOut,
@@ -80,7 +79,7 @@ class MetricsController(Controller):
     @get(
         "/redis",
         summary="Redis memory, connections, performance and queue depths (JSON)",
-        responses={503: ResponseSpec(data_container=ErrorOut, description="Redis is down")},
+        responses={503: error_response("Redis is down")},
     )
     async def redis_json(self, api: NamedDependency[ApiState]) -> RedisMetricsOut:
         return redis_metrics(await api.snapshot())

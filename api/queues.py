@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 
-from api.schemas import ErrorOut, QueuesOut, WorkersOut
+from api.errors import REDIS_DOWN, error_response
+from api.schemas import QueuesOut, WorkersOut
 from api.state import ApiState
 from streams.inspect import QueueState
 
-NOT_FOUND = {404: ResponseSpec(data_container=ErrorOut, description="unknown queue")}
+NOT_FOUND = {404: error_response("unknown queue"), **REDIS_DOWN}
 
 
 class QueuesController(Controller):
     tags = ("queues",)
 
-    @get("/queues", summary="State of every queue")
+    @get("/queues", summary="State of every queue", responses=REDIS_DOWN)
     async def list_queues(self, api: NamedDependency[ApiState]) -> QueuesOut:
         return QueuesOut(queues=(await api.snapshot()).queues)
 
@@ -30,7 +30,7 @@ class QueuesController(Controller):
         api.settings.queue(queue)
         return (await api.snapshot()).queue(queue)
 
-    @get("/workers", summary="Live workers, from their heartbeats")
+    @get("/workers", summary="Live workers, from their heartbeats", responses=REDIS_DOWN)
     async def workers(self, api: NamedDependency[ApiState]) -> WorkersOut:
         workers = (await api.snapshot()).workers
         return WorkersOut(count=len(workers), workers=workers)

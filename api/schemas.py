@@ -12,8 +12,10 @@ from streams.inspect import PendingEntry, QueueState
 from streams.messages import MAX_TYPE_LENGTH
 
 MAX_IDS = 1_000
+# `$` here is for the OpenAPI document (ECMA-262, where it means end of input); Python's `$` also
+# matches before a final newline, so the handler checks ids again with is_entry_id (`\Z`).
 StreamIdText = Annotated[
-    str, msgspec.Meta(pattern=r"^[0-9]{1,20}-[0-9]{1,20}$", description="a stream entry id")
+    str, msgspec.Meta(pattern=r"^[0-9]{1,19}-[0-9]{1,19}$", description="a stream entry id")
 ]
 
 
@@ -125,7 +127,7 @@ class DeadOut(msgspec.Struct, frozen=True, kw_only=True):
     dead: list[DeadLetter]
 
 
-class PublishIn(msgspec.Struct, frozen=True, kw_only=True):
+class PublishIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     type: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TYPE_LENGTH)]
     data: Any
     key: Annotated[str, msgspec.Meta(max_length=1_000)] | None = None
@@ -147,6 +149,8 @@ class PurgeOut(msgspec.Struct, frozen=True, kw_only=True):
     purged: int
 
 
-class ErrorOut(msgspec.Struct, frozen=True, kw_only=True):
+class ErrorOut(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     status_code: int
     detail: str
+    # Litestar's validation errors add the failing fields: [{"message", "key", "source"}].
+    extra: list[dict[str, Any]] | dict[str, Any] | None = None

@@ -28,7 +28,7 @@ DEFAULT_APP: Final = "consumers.registry:registry"
 # name -> module; each module has add_parser(subparsers) and run(args).
 CORE_COMMANDS: Final[Mapping[str, str]] = {
     name: f"streams.commands.{name}"
-    for name in ("worker", "publish", "status", "dead", "scheduler")
+    for name in ("worker", "publish", "status", "dead", "scheduler", "schema")
 }
 
 Command = Callable[[argparse.Namespace], int]

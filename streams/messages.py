@@ -11,6 +11,7 @@ Any language can produce a message with one XADD; see the README.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import Final
@@ -23,6 +24,10 @@ Fields = Mapping[bytes, bytes]
 OutFields = dict[str, str | bytes]
 
 MAX_TYPE_LENGTH: Final = 200
+# At most 19 digits a part, so every id that matches is below Redis's limit of 2**64 - 1 (an
+# exact range is more than a JSON Schema pattern can say). \Z, not $: Python's $ also matches
+# before a final newline, which Redis refuses in an id.
+_ENTRY_ID: Final = re.compile(r"^[0-9]{1,19}-[0-9]{1,19}\Z")
 _headers_decoder: Final = msgspec.json.Decoder(dict[str, str])
 _json_encoder: Final = msgspec.json.Encoder()
 
@@ -35,6 +40,11 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     ts_ms: int | None = None
     key: str | None = None
     headers: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+def is_entry_id(text: str) -> bool:
+    """True for an explicit stream entry id ('1700000000000-0') that Redis accepts."""
+    return _ENTRY_ID.match(text) is not None
 
 
 def now_ms() -> int:

@@ -56,12 +56,42 @@ class Route(Generic[P]):
         """Decode and validate raw JSON, raising DecodeError naming the bad field."""
         try:
             return self.decoder.decode(data)
+        except msgspec.ValidationError as exc:
+            # JSON Schema (so `streams schema` and the API's /schema) counts 5.0 as an integer;
+            # only a payload that fails pays for this second look (the retry has no such number).
+            retry = _integral_floats_as_ints(data)
+            if retry is None:
+                raise self._invalid(str(exc)) from None
+            return self.decode(retry)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # bad UTF-8 in a JSON string
-            raise DecodeError(f"payload of {self.type_name!r} is invalid: {exc}") from None
+            raise self._invalid(str(exc)) from None
         except RecursionError:
-            raise DecodeError(
-                f"payload of {self.type_name!r} is invalid: nested too deeply"
-            ) from None
+            raise self._invalid("nested too deeply") from None
+
+    def _invalid(self, reason: str) -> DecodeError:
+        return DecodeError(f"payload of {self.type_name!r} is invalid: {reason}")
+
+
+def _integral_floats_as_ints(data: bytes) -> bytes | None:
+    """The JSON with 5.0 written as 5, or None when it has no such number (or is not JSON)."""
+    changed = False
+
+    def walk(value: object) -> object:
+        nonlocal changed
+        if isinstance(value, float) and value.is_integer():
+            changed = True
+            return int(value)
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        return value
+
+    try:
+        rewritten = walk(msgspec.json.decode(data))
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+    return _encoder.encode(rewritten) if changed else None
 
 
 @dataclass
@@ -105,6 +135,10 @@ class Registry:
 
     def types(self, queue: str) -> list[str]:
         return sorted(t for q, t in self.routes if q == queue)
+
+    def queues(self) -> list[str]:
+        """The queues with at least one registered type."""
+        return sorted({q for q, _ in self.routes})
 
     def encode(self, queue: str, type_: str, data: object) -> bytes:
         """Validate data (a Struct, a mapping or raw JSON bytes) against its type; return JSON."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -16,8 +15,8 @@ from streams.client import create_redis, make_keys
 from streams.config import from_env
 from streams.errors import StreamsError
 from streams.keys import Keys
+from streams.messages import is_entry_id
 
-_ID: Final = re.compile(r"^[0-9]{1,20}-[0-9]{1,20}$")
 MAX_COUNT: Final = 2**63 - 1  # Redis refuses a COUNT beyond int64; more than that is "all"
 
 
@@ -38,7 +37,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    bad = [i for i in args.ids if not _ID.match(i) or max(map(int, i.split("-"))) >= 2**64]
+    bad = [i for i in args.ids if not is_entry_id(i)]
     if bad:
         raise StreamsError(f"--id {bad[0]!r} is not a stream entry id (like 1700000000000-0)")
     if args.limit < 1:

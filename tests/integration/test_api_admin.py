@@ -292,3 +292,76 @@ async def test_replay_with_a_mistyped_field_is_400_not_replay_all(
 
     assert response.status_code == 400
     assert await redis.xlen(Keys(prefix).dead("default")) == 2
+
+
+BODY_ENDPOINTS = ["/queues/events/messages", "/queues/events/dead/replay"]
+
+
+@pytest.mark.parametrize("path", BODY_ENDPOINTS)
+async def test_json_nested_too_deeply_is_400_with_one_line(
+    redis_url: str, prefix: str, path: str
+) -> None:
+    deep = b'{"type": "event.discovered", "data": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"
+    async with api_client(redis_url, prefix) as client:
+        response = await client.post(
+            path, content=deep, headers={**AUTH, "Content-Type": "application/json"}
+        )
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == "invalid JSON: nested too deeply"
+
+
+async def test_replay_of_an_id_with_a_trailing_newline_is_400_and_replays_nothing(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    [entry_id] = await add_dead(redis, prefix, "default", 1)
+
+    async with api_client(redis_url, prefix) as client:
+        response = await client.post(
+            "/queues/default/dead/replay", json={"ids": [f"{entry_id}\n"]}, headers=AUTH
+        )
+
+    assert response.status_code == 400
+    assert "is not a valid stream entry id" in response.json()["detail"]
+    assert await redis.xlen(Keys(prefix).dead("default")) == 1
+
+
+async def test_replay_with_a_null_body_is_400_not_replay_all(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    await add_dead(redis, prefix, "default", 2)
+
+    async with api_client(redis_url, prefix) as client:
+        response = await client.post(
+            "/queues/default/dead/replay",
+            content=b"null",
+            headers={**AUTH, "Content-Type": "application/json"},
+        )
+
+    assert response.status_code == 400
+    assert await redis.xlen(Keys(prefix).dead("default")) == 2
+
+
+async def test_publish_with_an_unknown_field_is_400(
+    redis: Redis, redis_url: str, prefix: str
+) -> None:
+    async with api_client(redis_url, prefix) as client:
+        response = await client.post(
+            "/queues/default/messages",
+            json={"type": "ping", "data": {}, "keys": "k1"},  # a typo of `key`
+            headers=AUTH,
+        )
+
+    assert response.status_code == 400
+    assert "keys" in response.text
+    assert await redis.xlen(Keys(prefix).stream("default")) == 0
+
+
+async def test_options_on_the_dead_letters_path_allows_get_and_delete(
+    redis_url: str, prefix: str
+) -> None:
+    async with api_client(redis_url, prefix) as client:
+        response = await client.options("/queues/default/dead", headers=AUTH)
+
+    assert response.status_code == 204
+    assert response.headers["allow"] == "DELETE, GET, OPTIONS"

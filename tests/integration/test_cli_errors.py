@@ -87,7 +87,7 @@ def test_a_block_time_beyond_the_socket_timeout_stops_the_worker_at_start(
     assert_one_line(result, 2, "STREAMS_BLOCK_MS: 5000 must be at most 4000")
 
 
-COMMANDS = ["worker", "publish", "status", "dead", "api", "scheduler", "dev"]
+COMMANDS = ["worker", "publish", "status", "dead", "api", "scheduler", "dev", "schema"]
 
 
 def assert_short_usage_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:

@@ -116,3 +116,11 @@ def test_dead_with_an_unknown_queue_or_bad_id_exits_2(redis_url: str, prefix: st
     assert bad_id.returncode == 2
     assert "not-an-id" in bad_id.stderr
     assert "Traceback" not in unknown.stderr + bad_id.stderr
+
+
+def test_dead_with_an_id_ending_in_a_newline_exits_2(redis_url: str, prefix: str) -> None:
+    result = run_cli(["dead", "replay", "ml", "--id", "1-1\n"], cli_env(redis_url, prefix))
+
+    assert result.returncode == 2
+    assert "is not a stream entry id" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -10,9 +10,12 @@ import pytest
 from litestar import Litestar, get
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
 
 from api.auth import token_guard
 from api.cache import TtlCache
+from api.errors import EXCEPTION_HANDLERS
 from api.health import assess
 from api.prometheus import exposition
 from api.state import Snapshot
@@ -198,3 +201,29 @@ def test_token_guard(token: Secret | None, header: str, status: int) -> None:
         response = client.get("/secret", headers={"Authorization": header} if header else {})
 
     assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "detail"),
+    [
+        (
+            ResponseError("Invalid stream ID specified as stream command argument"),
+            400,
+            "invalid stream entry id (Redis refused it)",
+        ),
+        (ResponseError("NOGROUP No such key"), 503, "redis unavailable: ResponseError"),
+        (RedisConnectionError("refused"), 503, "redis unavailable: ConnectionError"),
+    ],
+)
+def test_redis_refusing_an_id_is_the_callers_400_other_errors_503(
+    error: RedisError, status: int, detail: str
+) -> None:
+    @get("/boom", sync_to_thread=False)
+    def boom() -> str:
+        raise error
+
+    app = Litestar([boom], exception_handlers=EXCEPTION_HANDLERS, logging_config=None)
+    with TestClient(app) as client:
+        response = client.get("/boom")
+
+    assert (response.status_code, response.json()["detail"]) == (status, detail)

@@ -83,6 +83,7 @@ def test_the_installed_command_is_the_composition_with_every_subcommand() -> Non
         "status",
         "dead",
         "scheduler",
+        "schema",
         "api",
         "dev",
     }

@@ -161,6 +161,16 @@ def test_route_decode_returns_the_payload() -> None:
     assert route.decode(b'{"event_id":3,"title":"t"}') == Discovered(event_id=3, title="t")
 
 
+def test_route_decode_takes_an_integral_float_as_an_integer_like_json_schema() -> None:
+    route = make_registry().route("events", "event.discovered")
+    assert route is not None
+
+    payload = route.decode(b'{"event_id":3.0,"title":"t","score":2.0}')
+
+    assert payload == Discovered(event_id=3, title="t", score=2.0)
+    assert type(payload.event_id) is int
+
+
 @pytest.mark.parametrize(
     ("data", "fragment"),
     [
@@ -170,6 +180,8 @@ def test_route_decode_returns_the_payload() -> None:
         (b"\xff", "malformed"),
         (b'{"event_id":1,"title":"t","score":-0.5}', "`$.score`"),
         (b'{"event_id":1,"title":"\xff"}', "can't decode byte 0xff"),  # bad UTF-8 in a string
+        (b'{"event_id":1.5,"title":"t"}', "Expected `int`, got `float` - at `$.event_id`"),
+        (b'{"event_id":1.0,"title":5}', "Expected `str`, got `int` - at `$.title`"),
     ],
 )
 def test_route_decode_errors_are_decode_errors(data: bytes, fragment: str) -> None:
