@@ -86,12 +86,18 @@ def queue_health(
 def assess(snapshot: Snapshot, settings: Settings) -> HealthOut:
     details = redis_details(snapshot.info)
     redis_problems = redis_reasons(details)
+    if snapshot.cluster is not None:
+        redis_problems += snapshot.cluster.problems
     queues, queue_problems = queue_health(snapshot, settings)
     reasons = redis_problems + queue_problems
     return HealthOut(
         status="degraded" if reasons else "healthy",
         services=Services(
-            redis=RedisService(status="degraded" if redis_problems else "healthy", details=details),
+            redis=RedisService(
+                status="degraded" if redis_problems else "healthy",
+                details=details,
+                cluster=snapshot.cluster,
+            ),
             workers=WorkersService(
                 status="degraded" if queue_problems else "healthy",
                 live=len(snapshot.workers),

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from streams.cluster_client import ClusterState
 from streams.deadletter import DeadLetter
 from streams.heartbeat import WorkerInfo
 from streams.inspect import PendingEntry, QueueState
@@ -33,6 +34,7 @@ class RedisService(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     status: str
     details: RedisDetails | None = None
     error: str | None = None
+    cluster: ClusterState | None = None  # on a Redis Cluster only
 
 
 class QueueHealth(msgspec.Struct, frozen=True, kw_only=True):

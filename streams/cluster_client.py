@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final, cast
 
+import msgspec
 import redis as sync_redis
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 _detected: dict[str, bool] = {}
 _READS: Final = frozenset({"XREADGROUP", "XREAD"})
+SLOTS: Final = 16_384
 
 
 def cluster_mode(settings: Settings) -> bool:
@@ -114,3 +116,47 @@ def create_sync_cluster(settings: Settings, *, timeout_s: float, name: str) -> s
         client_name=name,
     )
     return cast("sync_redis.Redis", client)
+
+
+class ClusterState(msgspec.Struct, frozen=True, kw_only=True):
+    """What /health shows of a Redis Cluster: CLUSTER INFO and the nodes flagged failing."""
+
+    state: str
+    known_nodes: int
+    masters: int
+    slots_ok: int
+    slots_pfail: int
+    slots_fail: int
+    failing_nodes: list[str]
+
+    @property
+    def problems(self) -> list[str]:
+        """Reasons to call the cluster degraded (empty when it is fine)."""
+        reasons = []
+        if self.state != "ok":
+            reasons.append(f"redis cluster_state is {self.state}")
+        if self.failing_nodes:
+            reasons.append(f"redis cluster nodes failing: {', '.join(self.failing_nodes)}")
+        uncovered = SLOTS - self.slots_ok
+        if uncovered:
+            reasons.append(f"redis cluster: {uncovered} of {SLOTS} hash slots not served")
+        return reasons
+
+
+async def cluster_state(redis: Redis) -> ClusterState | None:
+    """The cluster's state as one of its nodes sees it; None for a single server."""
+    client: object = redis  # typed as Redis everywhere; a RedisCluster on a cluster
+    if not isinstance(client, RedisCluster):
+        return None
+    info: dict[str, Any] = await client.cluster_info()
+    nodes: dict[str, Any] = await client.cluster_nodes()
+    flags = {name: str(node.get("flags", "")).split(",") for name, node in nodes.items()}
+    return ClusterState(
+        state=str(info.get("cluster_state", "")),
+        known_nodes=int(info.get("cluster_known_nodes", 0)),
+        masters=sum(1 for f in flags.values() if "master" in f and "fail" not in f),
+        slots_ok=int(info.get("cluster_slots_ok", 0)),
+        slots_pfail=int(info.get("cluster_slots_pfail", 0)),
+        slots_fail=int(info.get("cluster_slots_fail", 0)),
+        failing_nodes=sorted(n for n, f in flags.items() if "fail" in f or "fail?" in f),
+    )

@@ -64,7 +64,7 @@ async def _replay(redis: Redis, keys: Keys, args: argparse.Namespace) -> str:
 
 async def _purge(redis: Redis, keys: Keys, args: argparse.Namespace) -> str:
     if args.ids:
-        return f"purged {int(await redis.xdel(keys.dead(args.queue), *args.ids))}"
+        return f"purged {await deadletter.delete(redis, keys, args.queue, args.ids)}"
     return f"purged {await deadletter.purge(redis, keys, args.queue)}"
 
 

@@ -44,8 +44,24 @@ def _row(state: QueueState) -> tuple[str, ...]:
     )
 
 
+def _partition_rows(state: QueueState) -> list[tuple[str, ...]]:
+    """A partitioned queue's partitions under its row, as queue[N] ("-": unnumbered)."""
+    return [
+        (
+            f"{state.queue}[{p.partition}]",
+            str(p.length),
+            str(p.lag),
+            str(p.pending),
+            f"{p.oldest_pending_age_s:.1f}",
+            str(p.consumers),
+            str(p.dead_letters),
+        )
+        for p in state.partitions
+    ]
+
+
 def table(states: list[QueueState]) -> str:
-    rows = [COLUMNS, *(_row(s) for s in states)]
+    rows = [COLUMNS, *(row for s in states for row in (_row(s), *_partition_rows(s)))]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     return "\n".join(
         "  ".join(
