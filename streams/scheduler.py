@@ -28,6 +28,7 @@ from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from streams import partitions
 from streams.client import make_keys
 from streams.config import Settings
 from streams.errors import ConfigError, StreamsError
@@ -207,6 +208,7 @@ class Scheduler:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.keys = make_keys(settings)
         self.is_leader = False
+        self._chooser = partitions.Chooser()
         self._last_slot: dict[str, int] = {}
         self._tick = redis.register_script(_script("scheduler_tick"))
         self._renew = redis.register_script(_script("scheduler_renew"))
@@ -267,7 +269,7 @@ class Scheduler:
         fields: dict[str, str | bytes] = {}
         stream = ""
         if isinstance(action, Publish):
-            stream = self.keys.stream(action.queue)
+            stream = await self._stream(action.queue)
             payload = self.registry.encode(action.queue, action.type, action.data)
             headers = {JOB_HEADER: job.name, SLOT_HEADER: str(slot)}
             fields = to_fields(action.type, payload, headers=headers, ts_ms=now)
@@ -288,6 +290,12 @@ class Scheduler:
             if not isinstance(action, Publish):
                 await self._run(job, action, slot)
         return taken == 1
+
+    async def _stream(self, queue: str) -> str:
+        """The stream of the partition a tick goes to: spread like unkeyed messages."""
+        count = self.settings.queue(queue).partitions
+        await partitions.record(self.redis, self.keys, queue, count)
+        return self.keys.of(self._chooser.choose(queue, count, None)).stream(queue)
 
     async def _publish_claimed(
         self, job: Job, stream: str, fields: dict[str, str | bytes], slot: int

@@ -149,3 +149,32 @@ async def test_events_transactions_stay_in_one_slot(settings: Settings, client: 
     assert dropped == 1
     assert await events.find(client, keys, "s", "e1") is None
     assert not await client.smembers(keys.data("tag", "a"))
+
+
+async def test_scheduler_ticks_are_claimed_once_and_published_on_a_cluster(
+    settings: Settings, client: Redis
+) -> None:
+    from streams.scheduler import Job as ScheduledJob
+    from streams.scheduler import Publish, Scheduler
+
+    # Given two schedulers with a job publishing to a queue of 3 partitions (other slots)
+    queue = msgspec.structs.replace(settings.queue("default"), partitions=3)
+    settings = msgspec.structs.replace(settings, queues={**settings.queues, "default": queue})
+    registry = Registry()
+    registry.message("default", "job", Job, _ignore)
+    jobs = [ScheduledJob("tick", 3_600_000, Publish("default", "job", {"n": 1}))]
+    first, second = (Scheduler(client, settings, registry, jobs, name=n) for n in ("a", "b"))
+
+    # When both step through the same slot
+    fired = [await first.step(), await second.step()]
+
+    # Then the leader published the tick once, to a partition, and the other did nothing
+    assert [len(f) for f in fired] == [1, 0]
+    keys = make_keys(settings)
+    lengths = [await client.xlen(keys.of(p).stream("default")) for p in (None, 0, 1, 2)]
+    assert sum(lengths) == 1
+    assert lengths[0] == 0
+
+
+async def _ignore(job: Job, ctx: Context) -> None:
+    return None
