@@ -65,4 +65,28 @@ METRICS: Final = (
     Metric("w5_p99_ms_metrics", "W5 API", "p99 /metrics", "ms", False, max_value=50.0),
     Metric("w5_backlog_left", "W5 API", "backlog not yet drained at the end", "msgs", False),
     Metric("w5_errors", "W5 API", "failed requests", "", False, max_value=0.0),
+    *(
+        metric
+        for p in (1, 3, 6)
+        for w in (1, 2, 3)
+        for metric in (
+            Metric(
+                f"w6_p{p}_w{w}_rate", "W6 cluster", f"{p} partitions, {w} workers", "msg/s", True
+            ),
+            Metric(
+                f"w6_p{p}_w{w}_cpu_us",
+                "W6 cluster",
+                f"{p}p/{w}w CPU per message, workers + nodes",
+                "us",
+                False,
+            ),
+            Metric(
+                f"w6_p{p}_w{w}_cmds",
+                "W6 cluster",
+                f"{p}p/{w}w Redis commands per message",
+                "",
+                False,
+            ),
+        )
+    ),
 )

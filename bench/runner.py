@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
-from bench import w1_drain, w2_publish, w3_latency, w5_api
+from bench import w1_drain, w2_publish, w3_latency, w5_api, w6_cluster
 from bench.config import BenchConfig
 from bench.rig import BenchError, Rig
 from streams.server import LocalServer
@@ -21,6 +21,7 @@ WORKLOADS: Final[dict[str, Workload]] = {
     "w2": w2_publish.run,
     "w3": w3_latency.run,
     "w5": w5_api.run,
+    "w6": w6_cluster.run,
 }
 Log = Callable[[str], None]
 
@@ -31,6 +32,8 @@ def skipped_reason(workload: str, impl: str) -> str | None:
         return "skipped: the worker (streams/commands/worker.py) is not on this branch yet"
     if workload == "w5" and impl == "baseline":
         return "skipped: W5 has no baseline (the API is godo-streams only)"
+    if workload == "w6" and impl == "baseline":
+        return "skipped: W6 has no baseline (W1's baseline on one server is the reference)"
     if workload == "w5" and not w5_api.available():
         return "skipped: the API (godo/commands/api.py) is not on this branch yet"
     return None
