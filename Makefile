@@ -1,5 +1,5 @@
 .DEFAULT_GOAL := help
-.PHONY: help install fmt lint test test-unit test-integration dev bench
+.PHONY: help install fmt lint test test-unit test-integration test-browser screenshot dev bench
 
 help:              ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -15,6 +15,10 @@ test-unit:         ## unit tier only (no server)
 	python -m pytest tests/unit
 test-integration:  ## real redis-server on a free port, and real processes
 	python -m pytest tests/integration tests/e2e
+test-browser:      ## the dashboard in Debian's chromium (apt-get install chromium)
+	python -m pytest tests/browser
+screenshot:        ## regenerate docs/dashboard.png from a live run
+	STREAMS_DASHBOARD_SCREENSHOT=docs/dashboard.png python -m pytest tests/browser/test_screenshot.py
 dev:               ## run the whole system locally (embedded server when REDIS_URL is unset)
 	streams dev
 bench:             ## godo-streams vs a raw redis-py loop; `python -m bench --help` for quick runs

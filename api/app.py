@@ -9,15 +9,20 @@ from typing import Final
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from api.admin import AdminController
 from api.auth import token_guard
+from api.board import Board
 from api.cache import invalidate_after_writes
+from api.csp import security_headers
+from api.dashboard import dashboard_handlers, static_router
+from api.docs import OfflineSwagger
 from api.errors import EXCEPTION_HANDLERS, ApiRequest
 from api.health import HealthController
+from api.history import HistoryController
 from api.metrics import MetricsController
 from api.openapi import CompletedRender, Document, schema_route
 from api.queues import QueuesController
@@ -42,7 +47,7 @@ def _openapi(document: Document | None) -> OpenAPIConfig | None:
         path="/docs",
         render_plugins=[
             CompletedRender(plugin, document)
-            for plugin in (SwaggerRenderPlugin(path="/"), JsonRenderPlugin())
+            for plugin in (OfflineSwagger(path="/"), JsonRenderPlugin())
         ],
         components=Components(
             security_schemes={
@@ -90,17 +95,26 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
         HealthController,
         MetricsController,
         QueuesController,
+        HistoryController,
         admin,
     ]
     document = Document(settings.queue_names, registry) if settings.api_docs else None
     if document is not None:
         handlers.append(schema_route(document))
+    if settings.api_dashboard:
+        handlers += dashboard_handlers(settings)
+    if settings.api_dashboard or settings.api_docs:
+        handlers.append(static_router())
+    board = Board()
     return Litestar(
         route_handlers=handlers,
-        dependencies={"api": Provide(lambda: api, sync_to_thread=False, use_cache=True)},
+        dependencies={
+            "api": Provide(lambda: api, sync_to_thread=False, use_cache=True),
+            "board": Provide(lambda: board, sync_to_thread=False, use_cache=True),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[_lifespan(api)],
-        middleware=[invalidate_after_writes(api.cache.invalidate)],
+        middleware=[security_headers, invalidate_after_writes(api.cache.invalidate)],
         openapi_config=_openapi(document),
         request_max_body_size=MAX_BODY_BYTES,
         request_class=ApiRequest,

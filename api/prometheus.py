@@ -79,6 +79,19 @@ def _queue_families(snapshot: Snapshot) -> Iterator[Metric]:
         )
     yield added
     yield live
+    yield _message_totals(snapshot)
+
+
+def _message_totals(snapshot: Snapshot) -> Metric:
+    family = CounterMetricFamily(
+        f"{NS}_messages",
+        "Messages the workers handled, by queue and outcome; kept in Redis, survives worker exits.",
+        labels=["queue", "outcome"],
+    )
+    for state in snapshot.queues:
+        for outcome in OUTCOMES:
+            family.add_metric([state.queue, outcome], float(getattr(state.messages, outcome)))
+    return family
 
 
 _CAP_COUNTERS: Final[tuple[tuple[str, str, _QueueValue], ...]] = (

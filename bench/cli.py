@@ -29,13 +29,13 @@ def _parser(defaults: BenchConfig) -> argparse.ArgumentParser:
     add("--repeats", type=int, default=defaults.repeats, help="runs per workload and side")
     add("--latency-s", type=float, default=defaults.latency_s, help="W3 duration")
     add("--latency-rate", type=int, default=defaults.latency_rate, help="W3 messages per second")
-    add("--api-s", type=float, default=defaults.api_s, help="W5 duration")
+    add("--api-s", type=float, default=defaults.api_s, help="W5 and W7 duration")
     add("--api-connections", type=int, default=defaults.api_connections)
-    add("--api-backlog", type=int, default=defaults.api_backlog, help="W5 backlog to drain")
+    add("--api-backlog", type=int, default=defaults.api_backlog, help="W5 and W7 backlog to drain")
     add(
         "--only",
         default=",".join(DEFAULT_WORKLOADS),
-        help="subset of w1,w2,w3,w5,w6 (W4 comes with W1; W6, on a local cluster, only when named)",
+        help="subset of w1,w2,w3,w5,w6,w7 (W4 comes with W1; W6, on a local cluster, only when named)",
     )
     add("--results-dir", type=Path, default=defaults.results_dir)
     add(
@@ -45,7 +45,7 @@ def _parser(defaults: BenchConfig) -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="extra environment for the godo-streams worker, e.g. STREAMS_BATCH_SIZE=250",
     )
-    add("--quick", action="store_true", help="5,000 messages, 1 run, 2 s for W3 and W5")
+    add("--quick", action="store_true", help="5,000 messages, 1 run, 2 s for W3, W5 and W7")
     return p
 
 

@@ -65,6 +65,26 @@ METRICS: Final = (
     Metric("w5_p99_ms_metrics", "W5 API", "p99 /metrics", "ms", False, max_value=50.0),
     Metric("w5_backlog_left", "W5 API", "backlog not yet drained at the end", "msgs", False),
     Metric("w5_errors", "W5 API", "failed requests", "", False, max_value=0.0),
+    Metric("w7_rps", "W7 dashboard", "requests/s, 16 connections", "req/s", True),
+    Metric("w7_p99_ms_state", "W7 dashboard", "p99 /dashboard/state", "ms", False, max_value=50.0),
+    Metric(
+        "w7_p99_ms_history_1h",
+        "W7 dashboard",
+        "p99 /queues/{q}/history 1h",
+        "ms",
+        False,
+        max_value=50.0,
+    ),
+    Metric(
+        "w7_p99_ms_history_24h",
+        "W7 dashboard",
+        "p99 /queues/{q}/history 24h",
+        "ms",
+        False,
+        max_value=50.0,
+    ),
+    Metric("w7_backlog_left", "W7 dashboard", "backlog not yet drained at the end", "msgs", False),
+    Metric("w7_errors", "W7 dashboard", "failed requests", "", False, max_value=0.0),
     *(
         metric
         for p in (1, 3, 6)

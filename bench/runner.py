@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
-from bench import w1_drain, w2_publish, w3_latency, w5_api, w6_cluster
+from bench import w1_drain, w2_publish, w3_latency, w5_api, w6_cluster, w7_dashboard
 from bench.config import BenchConfig
 from bench.rig import BenchError, Rig
 from streams.server import LocalServer
@@ -22,19 +22,24 @@ WORKLOADS: Final[dict[str, Workload]] = {
     "w3": w3_latency.run,
     "w5": w5_api.run,
     "w6": w6_cluster.run,
+    "w7": w7_dashboard.run,
 }
 Log = Callable[[str], None]
 
 
 def skipped_reason(workload: str, impl: str) -> str | None:
     """Why a (workload, implementation) pair can't run on this checkout, or None."""
-    if impl == "godo" and workload in ("w1", "w3", "w5") and not _has("streams.commands.worker"):
+    if (
+        impl == "godo"
+        and workload in ("w1", "w3", "w5", "w7")
+        and not _has("streams.commands.worker")
+    ):
         return "skipped: the worker (streams/commands/worker.py) is not on this branch yet"
-    if workload == "w5" and impl == "baseline":
-        return "skipped: W5 has no baseline (the API is godo-streams only)"
+    if workload in ("w5", "w7") and impl == "baseline":
+        return f"skipped: {workload.upper()} has no baseline (the API is godo-streams only)"
     if workload == "w6" and impl == "baseline":
         return "skipped: W6 has no baseline (W1's baseline on one server is the reference)"
-    if workload == "w5" and not w5_api.available():
+    if workload in ("w5", "w7") and not w5_api.available():
         return "skipped: the API (godo/commands/api.py) is not on this branch yet"
     return None
 

@@ -102,6 +102,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_connections: Positive = 50
     api_token: Secret | None = None
     api_docs: bool = True
+    api_dashboard: bool = True
     api_stale_pending_ms: Positive = 300_000
     cluster: ClusterMode = "auto"
 
@@ -266,6 +267,7 @@ _TOP_LEVEL: Final = {
     "shutdown_timeout_ms": "STREAMS_SHUTDOWN_TIMEOUT_MS",
     "max_connections": "STREAMS_MAX_CONNECTIONS",
     "api_docs": "STREAMS_API_DOCS",
+    "api_dashboard": "STREAMS_API_DASHBOARD",
     "api_stale_pending_ms": "STREAMS_API_STALE_PENDING_MS",
     "cluster": "STREAMS_CLUSTER",
 }
@@ -312,6 +314,7 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_timeout_ms: NonNegative = 25_000
     max_connections: Positive = 50
     api_docs: bool = True
+    api_dashboard: bool = True
     api_stale_pending_ms: Positive = 300_000
     cluster: ClusterMode = "auto"
 

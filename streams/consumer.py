@@ -28,6 +28,7 @@ from streams.deadletter import describe_error
 from streams.errors import DecodeError, PermanentError, StreamsError
 from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
+from streams.history import Counts
 from streams.housekeeping import housekeep
 from streams.messages import from_fields
 from streams.outage import (
@@ -95,6 +96,7 @@ class QueueConsumer:
         self.consumer = consumer
         self.block_ms = settings.block_ms
         self.info = info
+        self.counts = Counts()  # this queue's share, flushed to Redis with the heartbeat
         self.concurrency = concurrency or self.qs.concurrency
         # Room for one batch being handled or acknowledged while the next one is read.
         self.capacity = self.concurrency + 2 * self.qs.batch_size
@@ -437,6 +439,7 @@ class QueueConsumer:
 
     async def _fail(self, entry: Entry, exc: BaseException, *, permanent: bool) -> None:
         self.info.failed += 1
+        self.counts.failed += 1
         error = describe_error(exc)
         log.warning(
             "queue=%s id=%s attempt=%d failed%s: %s",
@@ -480,8 +483,10 @@ class QueueConsumer:
                 break
         if outcome == "retry":
             self.info.retried += 1
+            self.counts.retried += 1
         elif outcome == "dead":
             self.info.dead_lettered += 1
+            self.counts.dead_lettered += 1
             log.error(
                 "queue=%s id=%s moved to dead letters after %d attempt(s): %s",
                 self.queue,
@@ -535,6 +540,7 @@ class QueueConsumer:
             self._acks[:0] = ids  # keep them for the next flush
             raise
         self.info.processed += len(ids)
+        self.counts.processed += len(ids)
         for entry_id in ids:
             self.held.pop(entry_id, None)
         self._room.set()

@@ -15,6 +15,8 @@ Definitions (one queue, its stream, and the workers' group ``settings.group``):
     time_lag_s    age of the oldest entry not yet delivered (0 when there is none)
     cut_by_cap    unfinished entries the stream's hard cap cut, ever (stats hash)
     dead_cut_by_cap  dead letters the dead-letter cap cut, ever (stats hash)
+    messages      what workers did with the queue's messages, totals that only grow (kept in
+                  the queue's stats hash by streams.history when workers flush heartbeats)
     rates         rate_in_per_s from the change of XINFO STREAM entries-added between two
                   samples, rate_out_per_s from the change of the group's entries-read; both
                   null until a RateTracker has seen two samples (or on Redis 6.2).
@@ -37,6 +39,13 @@ from streams.retention import StreamId, parse_id
 
 COUNT_LIMIT: Final = 10_000
 _PAGE: Final = 1_000
+# Worker outcome -> its total's field in the queue's stats hash.
+TOTAL_FIELDS: Final = {
+    "processed": "messages_processed",
+    "failed": "messages_failed",
+    "retried": "messages_retried",
+    "dead_lettered": "messages_dead_lettered",
+}
 
 Clock = Callable[[], int]
 
@@ -55,6 +64,15 @@ class GroupState(msgspec.Struct, frozen=True, kw_only=True):
     lag: int
     lag_source: str
     consumers: list[ConsumerState]
+
+
+class MessageTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """Messages the workers handled since the queue's first, by outcome; they only grow."""
+
+    processed: int = 0
+    failed: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
 
 
 class QueueState(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,6 +98,7 @@ class QueueState(msgspec.Struct, frozen=True, kw_only=True):
     rate_out_per_s: float | None = None
     cut_by_cap: int = 0
     dead_cut_by_cap: int = 0
+    messages: MessageTotals = msgspec.field(default_factory=MessageTotals)
     groups: list[GroupState] = msgspec.field(default_factory=list)
     # A partitioned queue (streams.partitions): the figures above are sums (ages: the
     # oldest), and each partition's own figures are here; empty for an unpartitioned queue.
@@ -186,6 +205,17 @@ async def _group_state(
     )
 
 
+_STATS_FIELDS: Final = ("cut_by_cap", "dead_cut_by_cap", *TOTAL_FIELDS.values())
+
+
+async def _dead_and_stats(redis: Redis, keys: Keys, queue: str) -> tuple[int, dict[str, int]]:
+    async with redis.pipeline(transaction=False) as pipe:  # one round trip for both
+        pipe.xlen(keys.dead(queue))
+        pipe.hmget(keys.stats(queue), list(_STATS_FIELDS))
+        dead, values = await pipe.execute()
+    return int(dead), {f: int(v or 0) for f, v in zip(_STATS_FIELDS, values, strict=True)}
+
+
 def _missing(queue: str, stream: str, group: str, dead: int) -> QueueState:
     return QueueState(
         queue=queue,
@@ -242,16 +272,14 @@ async def _inspect_one(
     A missing stream reports zeros; a missing group reports every entry as unread.
     """
     stream = keys.stream(queue)
-    async with redis.pipeline(transaction=False) as pipe:  # one round trip for both
-        pipe.xlen(keys.dead(queue))
-        pipe.hmget(keys.stats(queue), ["cut_by_cap", "dead_cut_by_cap"])
-        dead, (cut, dead_cut) = await pipe.execute()
+    dead, stats = await _dead_and_stats(redis, keys, queue)
     info = await _stream_info(redis, stream)
     now = clock()
     missing = msgspec.structs.replace(
-        _missing(queue, stream, group, int(dead)),
-        cut_by_cap=int(cut or 0),
-        dead_cut_by_cap=int(dead_cut or 0),
+        _missing(queue, stream, group, dead),
+        cut_by_cap=stats["cut_by_cap"],
+        dead_cut_by_cap=stats["dead_cut_by_cap"],
+        messages=MessageTotals(**{name: stats[field] for name, field in TOTAL_FIELDS.items()}),
     )
     if info is None:
         return missing

@@ -52,9 +52,17 @@ class Keys:
         """True when one script or transaction may touch all of names (always, on one server)."""
         return not self.cluster or len({key_slot(n.encode()) for n in names}) <= 1
 
+    def history(self, queue: str, metric: str, hour: int) -> str:
+        """Hash of one metric's per-minute values for one hour (minutes since the epoch // 60)."""
+        return f"{{{self.prefix}:{queue}}}:hist:{metric}:{hour}"
+
     def workers(self) -> str:
         """Sorted set of worker names scored by their last heartbeat (ms)."""
         return f"{self.prefix}:workers"
+
+    def workers_last(self) -> str:
+        """Hash of each worker's last heartbeat, kept after its key expires (shown as gone)."""
+        return f"{self.prefix}:workers:last"
 
     def worker(self, name: str) -> str:
         return f"{self.prefix}:worker:{name}"
@@ -64,6 +72,10 @@ class Keys:
 
     def scheduler_leader(self) -> str:
         return f"{self._scheduler()}:leader"
+
+    def scheduler_jobs(self) -> str:
+        """Hash of job name -> JSON {every_ms, last_tick_ms}, written by the leader (dashboard)."""
+        return f"{self.prefix}:scheduler:jobs"
 
     def scheduler_tick(self, job: str, slot: int) -> str:
         return f"{self._scheduler()}:tick:{job}:{slot}"

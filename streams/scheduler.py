@@ -14,6 +14,7 @@ both believe they lead, and never again for an earlier slot if a clock goes back
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -28,10 +29,11 @@ from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from streams import partitions
+from streams import history, partitions
 from streams.client import make_keys
 from streams.config import Settings
 from streams.errors import ConfigError, StreamsError
+from streams.inspect import inspect_queues
 from streams.keys import Keys
 from streams.loading import call_factory, import_object
 from streams.messages import to_fields
@@ -210,6 +212,7 @@ class Scheduler:
         self.is_leader = False
         self._chooser = partitions.Chooser()
         self._last_slot: dict[str, int] = {}
+        self._sampled_minute = -1
         self._tick = redis.register_script(_script("scheduler_tick"))
         self._renew = redis.register_script(_script("scheduler_renew"))
         self._release = redis.register_script(_script("scheduler_release"))
@@ -250,7 +253,20 @@ class Scheduler:
             self._last_slot[job.name] = slot
             if taken:
                 fired.append((job.name, slot))
+        if self.is_leader:
+            await self._sample(now)
         return fired
+
+    async def _sample(self, now: int) -> None:
+        """Once a minute, the leader records the queues' depth, lag and arrivals (history)."""
+        minute = now // history.MINUTE_MS
+        if minute == self._sampled_minute:
+            return
+        self._sampled_minute = minute  # a failed sample waits for the next minute
+        states = await inspect_queues(
+            self.redis, self.keys, self.settings.group, self.settings.queue_names
+        )
+        await history.sample(self.redis, self.keys, states, now)
 
     async def _fire(self, job: Job, slot: int, now: int) -> bool:
         keys = [
@@ -287,6 +303,8 @@ class Scheduler:
             log.info("scheduler %s: job %s tick %d", self.name, job.name, slot)
             if fields and not atomic:
                 await self._publish_claimed(job, stream, fields, slot)
+            record = {"every_ms": job.every_ms, "last_tick_ms": slot * job.every_ms}
+            await self.redis.hset(self.keys.scheduler_jobs(), job.name, json.dumps(record))
             if not isinstance(action, Publish):
                 await self._run(job, action, slot)
         return taken == 1

@@ -11,13 +11,14 @@ from typing import Final
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
-from streams import heartbeat, partitions
+from streams import heartbeat, history, partitions
 from streams.client import CONNECT_TIMEOUT_S, make_keys
 from streams.config import Settings
 from streams.consumer import QueueConsumer
-from streams.heartbeat import WorkerInfo
+from streams.heartbeat import PipelineExtra, WorkerInfo
 from streams.lease import LeaseKeeper
 from streams.messages import now_ms
 from streams.outage import AUTH_ERRORS, Outage, describe
@@ -209,7 +210,7 @@ class Worker:
         async with anyio.create_task_group() as tg:
             for consumer in self.consumers:
                 tg.start_soon(consumer.finish)
-            tg.start_soon(self._forget_heartbeat)
+        await self._forget_heartbeat()  # after the last acks, so their counts are flushed
 
     @staticmethod
     async def _stop_lease(lease: LeaseKeeper) -> None:
@@ -220,10 +221,33 @@ class Worker:
             await anyio.sleep(0.005)
 
     async def _forget_heartbeat(self) -> None:
+        taken = self._take_counts()
         try:
-            await heartbeat.forget(self.redis, self.keys, self.name)
+            await heartbeat.forget(self.redis, self.keys, self.name, self._count_flush(taken))
         except (OSError, RedisError) as exc:  # the heartbeat key expires by itself
             log.warning("worker %s: could not remove the heartbeat: %s", self.name, describe(exc))
+
+    def _take_counts(self) -> list[tuple[QueueConsumer, dict[str, int]]]:
+        return [(c, c.counts.take()) for c in self.consumers]
+
+    def _count_flush(self, taken: list[tuple[QueueConsumer, dict[str, int]]]) -> PipelineExtra:
+        """Add each queue's counts since the last beat to its totals and history buckets."""
+        at_ms = now_ms()
+
+        def extra(pipe: Pipeline) -> None:
+            for consumer, counts in taken:
+                history.add_counts(pipe, self.keys, consumer.queue, counts, at_ms)
+
+        return extra
+
+    async def _beat(self, ttl_ms: int) -> None:
+        taken = self._take_counts()
+        try:
+            await heartbeat.beat(self.redis, self.keys, self.info, ttl_ms, self._count_flush(taken))
+        except BaseException:
+            for consumer, counts in taken:  # carried by the next beat
+                consumer.counts.give_back(counts)
+            raise
 
     async def _run_cleanups(self) -> None:
         for cleanup in self.registry.cleanups:
@@ -240,7 +264,7 @@ class Worker:
         while True:
             self.info.in_flight = sum(len(c.held) for c in self.consumers)
             try:
-                await heartbeat.beat(self.redis, self.keys, self.info, ttl_ms)
+                await self._beat(ttl_ms)
                 await self._discover_partitions()
                 outage.recovered()
             except AUTH_ERRORS as exc:

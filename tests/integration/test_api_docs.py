@@ -116,7 +116,7 @@ async def test_queue_parameters_are_an_enum_of_the_configured_queues(
         for parameter in operation.get("parameters", [])
         if parameter["name"] == "queue"
     ]
-    assert len(queue_parameters) == 5  # one queue, pending, dead (GET, DELETE), replay
+    assert len(queue_parameters) == 6  # one queue, history, pending, dead (GET, DELETE), replay
     assert all(schema == {"type": "string", "enum": QUEUES} for schema in queue_parameters)
 
 

@@ -50,6 +50,8 @@ def test_tiny_benchmark_writes_a_table_of_every_workload(tmp_path: Path) -> None
     if importlib.util.find_spec("godo.commands.api") is not None:
         assert rows["w5_rps"]["godo"]["median"] > 0
         assert rows["w5_p99_ms_health"]["godo"]["n"] == 1
+        assert rows["w7_p99_ms_state"]["godo"]["n"] == 1
+        assert rows["w7_errors"]["godo"]["median"] == 0
     assert all("error" not in run for run in doc["runs"])
     assert len(doc["meta"]["load_per_run"]) == len(doc["runs"])
     markdown = (tmp_path / "latest.md").read_text()
