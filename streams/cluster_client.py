@@ -7,6 +7,7 @@ script or transaction never touches two slots.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Final, cast
 
@@ -16,6 +17,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.retry import Retry as SyncRetry
 
@@ -55,12 +57,39 @@ def _probe(settings: Settings) -> bool | None:
 
 
 class _Cluster(RedisCluster):
-    """RedisCluster that finds the slot of XREADGROUP itself.
+    """RedisCluster that finds the slot of XREADGROUP itself, and waits for a connection.
 
     redis-py asks a node (COMMAND GETKEYS) for the keys of a command with movable keys,
     which would double the round trips of every read. The keys follow STREAMS: the first
     half of the remaining arguments.
+
+    redis-py's cluster raises at once when a node's max_connections are all in use, where
+    the single-server pool (pool.py) waits; so commands wait here for one of max_connections
+    slots (for all nodes together, so no node can run out), up to wait_s.
     """
+
+    def __init__(self, *, wait_s: float = 10.0, max_connections: int = 50, **kwargs: Any) -> None:
+        super().__init__(max_connections=max_connections, **kwargs)
+        self._wait_s = wait_s
+        self._bound = max_connections
+        self._free = asyncio.Semaphore(max_connections)
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if self._free.locked():
+            try:
+                async with asyncio.timeout(self._wait_s):
+                    await self._free.acquire()
+            except TimeoutError:
+                raise RedisConnectionError(
+                    f"no Redis connection free after {self._wait_s:g} s: all "
+                    f"{self._bound} are in use (raise STREAMS_MAX_CONNECTIONS?)"
+                ) from None
+        else:
+            await self._free.acquire()
+        try:
+            return await super().execute_command(*args, **kwargs)
+        finally:
+            self._free.release()
 
     async def _determine_slot(self, command: str, *args: Any) -> int:
         if str(command).upper() in _READS:
@@ -101,6 +130,7 @@ def create_cluster(
         # slot map and try again with backoff. MOVED/ASK are followed without counting.
         retry=Retry(ExponentialWithJitterBackoff(base=0.1, cap=2.0), retries),
         client_name="godo-streams",
+        wait_s=connect_timeout_s + socket_timeout_s,
     )
     # Same commands, routed by slot; callers keep to one slot per call (keys.py).
     return cast("Redis", client)

@@ -178,3 +178,26 @@ async def test_scheduler_ticks_are_claimed_once_and_published_on_a_cluster(
 
 async def _ignore(job: Job, ctx: Context) -> None:
     return None
+
+
+async def test_commands_wait_for_a_free_connection_instead_of_failing(
+    cluster_url: str, prefix: str
+) -> None:
+    # Given a cluster client allowed 2 connections
+    redis = create_redis(make_settings(cluster_url, prefix), max_connections=2)
+    stream = make_keys(make_settings(cluster_url, prefix)).stream("default")
+    try:
+        # When 20 commands run at once, two of them blocking reads
+        async def read() -> None:
+            await redis.xread({stream: "$"}, block=200)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tg:
+                for _ in range(2):
+                    tg.start_soon(read)
+                for n in range(18):
+                    tg.start_soon(redis.set, f"{{{prefix}}}:k{n}", n)
+        # Then every command ran (none raised MaxConnectionsError)
+        assert await redis.get(f"{{{prefix}}}:k17") == b"17"
+    finally:
+        await redis.aclose()
