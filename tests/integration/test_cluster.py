@@ -201,3 +201,18 @@ async def test_commands_wait_for_a_free_connection_instead_of_failing(
         assert await redis.get(f"{{{prefix}}}:k17") == b"17"
     finally:
         await redis.aclose()
+
+
+async def test_the_cache_helper_works_on_a_cluster(settings: Settings, client: Redis) -> None:
+    from consumers.cache import SESSIONS, Cache
+
+    # Given the cache helper on the cluster client
+    cache = Cache(client, make_keys(settings))
+
+    # When a miss, a set and a hit happen
+    assert await cache.get_json(SESSIONS, "u1", dict) is None
+    await cache.set_json(SESSIONS, "u1", {"a": 1})
+
+    # Then the value comes back and both are counted
+    assert await cache.get_json(SESSIONS, "u1", dict) == {"a": 1}
+    assert await cache.stats() == (1, 1)
