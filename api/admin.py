@@ -90,6 +90,7 @@ class AdminController(Controller):
             400: error_response("invalid JSON or unknown message type"),
             413: error_response("body over 1 MiB"),
             422: error_response("the payload does not match its type's schema"),
+            503: error_response("Redis unavailable, or fewer replicas confirmed than required"),
         },
     )
     async def publish(

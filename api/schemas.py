@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from api.replication import Persistence, Replication
 from streams.cluster_client import ClusterState
 from streams.deadletter import DeadLetter
 from streams.heartbeat import WorkerInfo
@@ -28,6 +29,8 @@ class RedisDetails(msgspec.Struct, frozen=True, kw_only=True):
     maxmemory_policy: str
     connected_clients: int
     uptime_days: int
+    replication: Replication | None = None
+    persistence: Persistence | None = None
 
 
 class RedisService(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -19,6 +19,7 @@ from streams.router import Registry
 
 CACHE_TTL_S = 1.0
 HEALTH_TIMEOUT_S = 1.5
+SAVE_CONFIG_TTL_S = 30.0
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,6 +45,8 @@ class ApiState:
     health_redis: Redis | None = None
     cache: TtlCache[Snapshot] = field(default_factory=lambda: TtlCache(CACHE_TTL_S))
     rates: RateTracker = field(default_factory=RateTracker)
+    # CONFIG GET save for /health: a setting, so asked every 30 s rather than every second.
+    save_config: TtlCache[str | None] = field(default_factory=lambda: TtlCache(SAVE_CONFIG_TTL_S))
     health_timeout_s: float = HEALTH_TIMEOUT_S
     # The Prometheus text of the last snapshot: rendering it cost ~40 % of the API's CPU under
     # a scrape storm (bench W5) when done per request, though the snapshot changes once a second.

@@ -35,7 +35,7 @@ def _parser(defaults: BenchConfig) -> argparse.ArgumentParser:
     add(
         "--only",
         default=",".join(DEFAULT_WORKLOADS),
-        help="subset of w1,w2,w3,w5,w6,w7 (W4 comes with W1; W6, on a local cluster, only when named)",
+        help="subset of w1,w2,w2r,w3,w5,w6,w7 (W4 comes with W1; W6, on a local cluster, only when named)",
     )
     add("--results-dir", type=Path, default=defaults.results_dir)
     add(

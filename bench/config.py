@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-# W4 (worker RSS) is measured during W1; W6 (local cluster) is only run when asked for.
-WORKLOADS: Final = ("w1", "w2", "w3", "w5", "w6", "w7")
-DEFAULT_WORKLOADS: Final = ("w1", "w2", "w3", "w5", "w7")
+# W4 (worker RSS) is measured during W1; W2R is W2's single publish with a replica attached;
+# W6 (local cluster) is only run when asked for.
+WORKLOADS: Final = ("w1", "w2", "w2r", "w3", "w5", "w6", "w7")
+DEFAULT_WORKLOADS: Final = ("w1", "w2", "w2r", "w3", "w5", "w7")
 IMPLS: Final = ("baseline", "godo")
 
 

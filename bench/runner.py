@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
-from bench import w1_drain, w2_publish, w3_latency, w5_api, w6_cluster, w7_dashboard
+from bench import w1_drain, w2_publish, w2_replicated, w3_latency, w5_api, w6_cluster, w7_dashboard
 from bench.config import BenchConfig
 from bench.rig import BenchError, Rig
 from streams.server import LocalServer
@@ -19,6 +19,7 @@ Workload = Callable[[Rig, str, BenchConfig], Awaitable[dict[str, float]]]
 WORKLOADS: Final[dict[str, Workload]] = {
     "w1": w1_drain.run,
     "w2": w2_publish.run,
+    "w2r": w2_replicated.run,
     "w3": w3_latency.run,
     "w5": w5_api.run,
     "w6": w6_cluster.run,

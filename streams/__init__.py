@@ -6,6 +6,7 @@ from streams.config import QueueSettings, Secret, Settings, from_env
 from streams.errors import (
     ConfigError,
     DecodeError,
+    NotDurableError,
     PermanentError,
     PublishError,
     StreamsError,
@@ -22,6 +23,7 @@ __all__ = [
     "DecodeError",
     "Handler",
     "Keys",
+    "NotDurableError",
     "Outgoing",
     "PermanentError",
     "Producer",

@@ -21,7 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.retry import Retry as SyncRetry
 
-from streams.config import Settings
+from streams.config import Settings, is_sentinel_url
 from streams.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ def cluster_mode(settings: Settings) -> bool:
     if settings.cluster != "auto":
         return settings.cluster == "true"
     url = settings.redis_url.reveal()
+    if is_sentinel_url(url):  # Sentinel names one primary, never a cluster
+        return False
     if url not in _detected:
         found = _probe(settings)
         if found is None:  # unreachable: the caller's first command reports it

@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Annotated, Final, Literal, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import msgspec
 
@@ -38,6 +38,10 @@ MAX_VISIBILITY_TIMEOUT_MS: Final = 24 * 3600 * 1000
 MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
 # Each partition costs every worker a blocking read; beyond this, use more queues.
 MAX_PARTITIONS: Final = 256
+# A publish's WAIT must end well before the API's 3 s socket timeout (api/app.py), or the
+# client would time out and retry the whole publish, appending the entry twice.
+MAX_REPLICA_TIMEOUT_MS: Final = 2_000
+ReplicaTimeout = Annotated[int, msgspec.Meta(ge=1, le=MAX_REPLICA_TIMEOUT_MS)]
 DAY_MS: Final = 24 * 3600 * 1000
 MAX_RETENTION_MS: Final = 3650 * DAY_MS
 MAX_DEAD_MAX_LEN: Final = 100_000_000
@@ -105,6 +109,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_dashboard: bool = True
     api_stale_pending_ms: Positive = 300_000
     cluster: ClusterMode = "auto"
+    publish_min_replicas: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    publish_replica_timeout_ms: ReplicaTimeout = 1_000
+    publish_fsync: bool = False
 
     def __post_init__(self) -> None:
         _check_settings(self)
@@ -122,7 +129,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _check_settings(settings: Settings) -> None:
-    check_redis_url(settings.redis_url.reveal())
+    check_redis_url(settings.redis_url.reveal(), sentinel=True)
     if settings.block_ms > MAX_BLOCK_MS:
         raise ConfigError(
             "STREAMS_BLOCK_MS",
@@ -191,8 +198,14 @@ _TLS_URL_OPTIONS: Final = frozenset(
 _CERT_REQS: Final = frozenset({"none", "optional", "required"})
 
 
-def check_redis_url(url: str, variable: str = "REDIS_URL") -> None:
-    """Raise ConfigError unless url is a usable redis:// or rediss:// URL (never echoing it)."""
+def check_redis_url(url: str, variable: str = "REDIS_URL", *, sentinel: bool = False) -> None:
+    """Raise ConfigError unless url is a usable redis:// or rediss:// URL (never echoing it).
+
+    With sentinel, redis+sentinel:// and rediss+sentinel:// URLs are accepted too.
+    """
+    if sentinel and is_sentinel_url(url):
+        parse_sentinel_url(url, variable)
+        return
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -202,7 +215,8 @@ def check_redis_url(url: str, variable: str = "REDIS_URL") -> None:
             f"is not a valid URL (check the port and any [] around an IPv6 host); {_URL_FORM}",
         ) from None
     if parts.scheme not in ("redis", "rediss"):
-        raise ConfigError(variable, "must start with redis:// or rediss:// (TLS)")
+        sentinel_too = ", redis+sentinel:// or rediss+sentinel://" if sentinel else ""
+        raise ConfigError(variable, f"must start with redis:// or rediss:// (TLS){sentinel_too}")
     if not parts.hostname or any(c.isspace() for c in parts.hostname):
         raise ConfigError(variable, f"has no valid host; {_URL_FORM}")
     if port == 0:
@@ -213,11 +227,79 @@ def check_redis_url(url: str, variable: str = "REDIS_URL") -> None:
     _check_url_options(parts.query, parts.scheme == "rediss", variable)
 
 
-def _check_url_options(query: str, tls: bool, variable: str) -> None:
+class SentinelTarget(msgspec.Struct, frozen=True, kw_only=True):
+    """A redis+sentinel:// URL taken apart: where the Sentinels are and which primary to ask for."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    master: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    sentinel_auth: bool = False
+    tls_options: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+SENTINEL_PORT: Final = 26379
+_SENTINEL_SCHEMES: Final = ("redis+sentinel://", "rediss+sentinel://")
+_SENTINEL_FORM: Final = (
+    "expected redis+sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER_NAME[/DB]"
+)
+_BOOL: Final = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def is_sentinel_url(url: str) -> bool:
+    return url.lower().startswith(_SENTINEL_SCHEMES)
+
+
+def parse_sentinel_url(url: str, variable: str = "REDIS_URL") -> SentinelTarget:
+    """Take a redis+sentinel:// URL apart, or raise ConfigError (never echoing the password)."""
+    scheme, _, rest = url.partition("://")
+    rest, _, query = rest.partition("?")
+    userinfo, _, rest = rest.rpartition("@")
+    hosts, _, path = rest.partition("/")
+    username, _, password = userinfo.partition(":")
+    names = [part for part in path.split("/") if part]
+    if not names or len(names) > 2 or any(c.isspace() for c in names[0]):
+        raise ConfigError(variable, f"names no primary; {_SENTINEL_FORM}")
+    if len(names) == 2 and not _DB.match(names[1]):
+        raise ConfigError(variable, f"database must be a number; {_SENTINEL_FORM}")
+    tls = scheme.lower() == "rediss+sentinel"
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    auth = options.pop("sentinel_auth", "false").lower()
+    if auth not in _BOOL:
+        raise ConfigError(variable, "option 'sentinel_auth' must be true or false")
+    _check_url_options(urlencode(options), tls, variable, sentinel=True)
+    return SentinelTarget(
+        sentinels=tuple(_sentinel_address(host, variable) for host in hosts.split(",")),
+        master=unquote(names[0]),
+        db=int(names[1]) if len(names) == 2 else 0,
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+        tls=tls,
+        sentinel_auth=_BOOL[auth],
+        tls_options=options,
+    )
+
+
+def _sentinel_address(host: str, variable: str) -> tuple[str, int]:
+    try:
+        parts = urlsplit(f"//{host}")
+        port = parts.port or SENTINEL_PORT
+    except ValueError:
+        raise ConfigError(variable, f"has an invalid Sentinel address; {_SENTINEL_FORM}") from None
+    if not parts.hostname or any(c.isspace() for c in parts.hostname):
+        raise ConfigError(variable, f"has an empty Sentinel host; {_SENTINEL_FORM}")
+    return parts.hostname, port
+
+
+def _check_url_options(query: str, tls: bool, variable: str, *, sentinel: bool = False) -> None:
     allowed = _URL_OPTIONS | _TLS_URL_OPTIONS if tls else _URL_OPTIONS
+    if sentinel:  # the database is in the path; sentinel_auth is read by the caller
+        allowed = allowed - _URL_OPTIONS
     for name, value in parse_qsl(query, keep_blank_values=True):
         if name not in allowed:
-            supported = ", ".join(sorted(allowed))
+            supported = ", ".join(sorted(allowed | ({"sentinel_auth"} if sentinel else set())))
             raise ConfigError(
                 variable,
                 f"option {name!r} is not supported (supported: {supported}; "
@@ -270,6 +352,9 @@ _TOP_LEVEL: Final = {
     "api_dashboard": "STREAMS_API_DASHBOARD",
     "api_stale_pending_ms": "STREAMS_API_STALE_PENDING_MS",
     "cluster": "STREAMS_CLUSTER",
+    "publish_min_replicas": "STREAMS_PUBLISH_MIN_REPLICAS",
+    "publish_replica_timeout_ms": "STREAMS_PUBLISH_REPLICA_TIMEOUT_MS",
+    "publish_fsync": "STREAMS_PUBLISH_FSYNC",
 }
 
 
@@ -317,6 +402,9 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     api_dashboard: bool = True
     api_stale_pending_ms: Positive = 300_000
     cluster: ClusterMode = "auto"
+    publish_min_replicas: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    publish_replica_timeout_ms: ReplicaTimeout = 1_000
+    publish_fsync: bool = False
 
 
 def _convert(raw: dict[str, str], type_: type[_T], source: Mapping[str, str]) -> _T:

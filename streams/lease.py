@@ -22,8 +22,9 @@ class LeaseKeeper:
     """Every interval, resets the idle time of every entry this consumer still holds."""
 
     def __init__(self, settings: Settings, consumer: str, held: HeldIds, interval_s: float) -> None:
-        # No retries inside a round: the next round is the retry, and stop() waits less.
-        self._client = create_sync_redis(settings, timeout_s=5, name="godo-streams-lease")
+        self._client = create_sync_redis(
+            settings, socket_timeout_s=5, client_name="godo-streams-lease"
+        )
         self._script = self._client.register_script(source("renew"))
         self._group = settings.group
         self._consumer = consumer

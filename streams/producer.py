@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from streams import partitions
 from streams.client import make_keys
 from streams.config import Settings
+from streams.durability import Durability
 from streams.messages import to_fields
 from streams.partitions import Chooser
 from streams.router import Registry
@@ -33,6 +34,7 @@ class Producer:
         self.settings = settings
         self.registry = registry
         self.keys = make_keys(settings)
+        self.durability = Durability(settings)
         self._chooser = Chooser()
         self._recorded: set[str] = set()
 
@@ -50,6 +52,7 @@ class Producer:
         Raises:
             UnknownQueueError: the queue is not configured.
             ValidationError: the type is unknown or the payload does not match its schema.
+            NotDurableError: STREAMS_PUBLISH_MIN_REPLICAS replicas did not confirm it in time.
         """
         count = self.settings.queue(queue).partitions
         fields = to_fields(
@@ -57,6 +60,10 @@ class Producer:
         )
         # One partition (the default) costs nothing more than before partitions existed.
         stream = self.keys.stream(queue) if count == 1 else await self._stream(queue, key)
+        if self.durability.required:
+            return (
+                await self.durability.append(self.redis, queue, stream, [fields], atomic=False)
+            )[0]
         entry_id = await self.redis.xadd(stream, fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
@@ -73,6 +80,8 @@ class Producer:
 
         Nothing is published when any message fails validation. The messages of one
         partition are appended atomically (MULTI/EXEC); partitions are written concurrently.
+        With durable publish each partition's batch is confirmed by one WAIT (NotDurableError
+        names its ids).
         """
         self.settings.queue(queue)
         batch: Sequence[tuple[dict[str, str | bytes], str | None]] = [
@@ -93,16 +102,31 @@ class Producer:
         ids: list[str] = [""] * len(batch)
 
         async def append(stream: str, positions: list[int]) -> None:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                for n in positions:
-                    pipe.xadd(stream, batch[n][0])  # type: ignore[arg-type]  # see publish()
-                for n, i in zip(positions, await pipe.execute(), strict=True):
-                    ids[n] = i.decode() if isinstance(i, bytes) else str(i)
+            for n, entry_id in zip(
+                positions,
+                await self._append(queue, stream, [batch[n][0] for n in positions]),
+                strict=True,
+            ):
+                ids[n] = entry_id
 
-        if len(groups) == 1:
-            await append(*next(iter(groups.items())))
+        if len(groups) == 1 or self.durability.required:
+            # One after the other when durable, so a NotDurableError reaches the caller as is.
+            for stream, positions in groups.items():
+                await append(stream, positions)
             return ids
         async with anyio.create_task_group() as tg:
             for stream, positions in groups.items():
                 tg.start_soon(append, stream, positions)
         return ids
+
+    async def _append(
+        self, queue: str, stream: str, entries: list[dict[str, str | bytes]]
+    ) -> list[str]:
+        """Append entries to one stream atomically (and durably when configured)."""
+        if self.durability.required:
+            return await self.durability.append(self.redis, queue, stream, entries, atomic=True)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for fields in entries:
+                pipe.xadd(stream, fields)  # type: ignore[arg-type]  # see publish()
+            replies = await pipe.execute()
+        return [i.decode() if isinstance(i, bytes) else str(i) for i in replies]

