@@ -82,8 +82,18 @@ def queue_health(
             oldest_pending_age_s=state.oldest_pending_age_s,
             consumers=state.consumers,
             live_workers=live,
+            paused=state.paused,
         )
     return queues, reasons
+
+
+def paused_notes(snapshot: Snapshot) -> list[str]:
+    """A paused queue is an operator's choice: a reason to show, not a failure."""
+    return [
+        f"queue {q.queue!r} is paused: workers take no new entries; `streams resume {q.queue}`"
+        for q in snapshot.queues
+        if q.paused
+    ]
 
 
 def assess(snapshot: Snapshot, settings: Settings, save: str | None = None) -> HealthOut:
@@ -111,7 +121,7 @@ def assess(snapshot: Snapshot, settings: Settings, save: str | None = None) -> H
                 queues=queues,
             ),
         ),
-        reasons=reasons,
+        reasons=reasons + paused_notes(snapshot),
     )
 
 

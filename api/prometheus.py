@@ -48,6 +48,12 @@ _QUEUE_GAUGES: Final[tuple[tuple[str, str, _QueueValue], ...]] = (
     ("group_consumers", "Consumers in the workers' group.", lambda q: q.consumers),
     ("queue_depth", "Entries not yet finished: lag plus pending.", lambda q: q.depth),
     ("dead_letters", "Entries in the queue's dead-letter stream.", lambda q: q.dead_letters),
+    ("scheduled_messages", "Delayed messages not yet due.", lambda q: q.scheduled),
+    (
+        "queue_paused",
+        "1 when the queue is paused (workers take no new entries).",
+        lambda q: q.paused,
+    ),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from streams.config import QueueSettings, Secret, Settings, from_env
+from streams.enqueue import Published
 from streams.errors import (
     ConfigError,
     DecodeError,
@@ -28,6 +29,7 @@ __all__ = [
     "PermanentError",
     "Producer",
     "PublishError",
+    "Published",
     "QueueSettings",
     "Registry",
     "Secret",

@@ -45,6 +45,7 @@ ReplicaTimeout = Annotated[int, msgspec.Meta(ge=1, le=MAX_REPLICA_TIMEOUT_MS)]
 DAY_MS: Final = 24 * 3600 * 1000
 MAX_RETENTION_MS: Final = 3650 * DAY_MS
 MAX_DEAD_MAX_LEN: Final = 100_000_000
+_RATE_LIMIT: Final = re.compile(r"^([1-9][0-9]{0,8}/[smh])?$")
 
 
 class Secret:
@@ -89,6 +90,8 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     dead_retention_ms: Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_MS)] = 7 * DAY_MS
     dead_max_len: Annotated[int, msgspec.Meta(ge=1, le=MAX_DEAD_MAX_LEN)] = 100_000
     consumer_idle_ms: Annotated[int, msgspec.Meta(ge=1_000, le=MAX_RETENTION_MS)] = 600_000
+    dedupe_ms: NonNegative = 0  # 0: off; messages with a key are published once per window
+    rate_limit: str = ""  # e.g. 50/s, 1000/m; checked by check_rate_limit()
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,6 +115,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     publish_min_replicas: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
     publish_replica_timeout_ms: ReplicaTimeout = 1_000
     publish_fsync: bool = False
+    # "" : tracing off. Else OTEL_TRACES_EXPORTER (default otlp) once any OTEL_* variable
+    # configures tracing; streams/tracing.py then loads OpenTelemetry if it is installed.
+    otel_traces_exporter: str = ""
 
     def __post_init__(self) -> None:
         _check_settings(self)
@@ -148,6 +154,16 @@ def _check_settings(settings: Settings) -> None:
                 f"queue name {name!r} must be 1-64 letters, digits, '_', '.' or '-'",
             )
         check_backoff(name, queue, {})
+        check_rate_limit(name, queue, {})
+
+
+def check_rate_limit(name: str, queue: QueueSettings, source: Mapping[str, str]) -> None:
+    if not _RATE_LIMIT.match(queue.rate_limit):
+        raise ConfigError(
+            _variable(name, "rate_limit", source),
+            f"expected COUNT/s, COUNT/m or COUNT/h with COUNT >= 1 (e.g. 50/s), "
+            f"got {queue.rate_limit!r}",
+        )
 
 
 def check_backoff(name: str, queue: QueueSettings, source: Mapping[str, str]) -> None:
@@ -378,6 +394,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         raw, source = _queue_env(env, name)
         queues[name] = _convert(raw, QueueSettings, source)
         check_backoff(name, queues[name], source)
+        check_rate_limit(name, queues[name], source)
     raw_top = {field: env[var].strip() for field, var in _TOP_LEVEL.items() if var in env}
     if "cluster" in raw_top:
         raw_top["cluster"] = raw_top["cluster"].lower()
@@ -387,8 +404,26 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=Secret(url),
         queues=queues,
         api_token=Secret(token) if token else None,
+        otel_traces_exporter=_otel_exporter(env),
         **msgspec.structs.asdict(top),
     )
+
+
+_OTEL_VARS: Final = (
+    "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
+
+
+def _otel_exporter(env: Mapping[str, str]) -> str:
+    """The trace exporter to use, or "" when no OTEL_* variable asks for tracing."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return ""
+    if not any(env.get(variable, "").strip() for variable in _OTEL_VARS):
+        return ""
+    return env.get("OTEL_TRACES_EXPORTER", "").strip().lower() or "otlp"
 
 
 class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):

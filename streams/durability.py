@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from streams.config import Settings
 from streams.errors import ConfigError, NotDurableError
@@ -68,6 +69,34 @@ class Durability:
         if shortfall:
             raise NotDurableError(queue, ids, shortfall)
         return ids
+
+    async def confirm(
+        self,
+        redis: Redis,
+        queue: str,
+        write: Callable[[Pipeline], Awaitable[object]],
+        *,
+        atomic: bool,
+    ) -> list[Any]:
+        """Like append(), for any writes write(pipe) queues (e.g. scripts); return their replies."""
+        aof = self.fsync and await _waitaof_available(redis)
+        async with redis.pipeline(transaction=False) as pipe:
+            if atomic:
+                pipe.execute_command("MULTI")
+            await write(pipe)
+            if atomic:
+                pipe.execute_command("EXEC")
+            if aof:
+                pipe.waitaof(1, self.replicas, self.timeout_ms)
+            else:
+                pipe.wait(self.replicas, self.timeout_ms)
+            replies = await pipe.execute()
+        written = list(replies[-2] if atomic else replies[:-1])
+        shortfall = self._shortfall(replies[-1], aof)
+        if shortfall:
+            ids = [_entry_id(r[0] if isinstance(r, list) else r) for r in written]
+            raise NotDurableError(queue, ids, shortfall)
+        return written
 
     def _shortfall(self, reply: Any, aof: bool) -> str:
         within = f"within {self.timeout_ms} ms"

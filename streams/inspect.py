@@ -17,6 +17,8 @@ Definitions (one queue, its stream, and the workers' group ``settings.group``):
     dead_cut_by_cap  dead letters the dead-letter cap cut, ever (stats hash)
     messages      what workers did with the queue's messages, totals that only grow (kept in
                   the queue's stats hash by streams.history when workers flush heartbeats)
+    scheduled     delayed messages not yet due (streams/delayed.py)
+    paused        the queue is paused: workers take no new entries (streams/pause.py)
     rates         rate_in_per_s from the change of XINFO STREAM entries-added between two
                   samples, rate_out_per_s from the change of the group's entries-read; both
                   null until a RateTracker has seen two samples (or on Redis 6.2).
@@ -99,6 +101,8 @@ class QueueState(msgspec.Struct, frozen=True, kw_only=True):
     cut_by_cap: int = 0
     dead_cut_by_cap: int = 0
     messages: MessageTotals = msgspec.field(default_factory=MessageTotals)
+    scheduled: int = 0
+    paused: bool = False
     groups: list[GroupState] = msgspec.field(default_factory=list)
     # A partitioned queue (streams.partitions): the figures above are sums (ages: the
     # oldest), and each partition's own figures are here; empty for an unpartitioned queue.
@@ -208,12 +212,18 @@ async def _group_state(
 _STATS_FIELDS: Final = ("cut_by_cap", "dead_cut_by_cap", *TOTAL_FIELDS.values())
 
 
-async def _dead_and_stats(redis: Redis, keys: Keys, queue: str) -> tuple[int, dict[str, int]]:
-    async with redis.pipeline(transaction=False) as pipe:  # one round trip for both
+async def _dead_and_stats(
+    redis: Redis, keys: Keys, queue: str
+) -> tuple[int, dict[str, int], int, bool]:
+    """Dead letters, the stats hash, scheduled messages and the pause flag, in one round trip."""
+    async with redis.pipeline(transaction=False) as pipe:
         pipe.xlen(keys.dead(queue))
         pipe.hmget(keys.stats(queue), list(_STATS_FIELDS))
-        dead, values = await pipe.execute()
-    return int(dead), {f: int(v or 0) for f, v in zip(_STATS_FIELDS, values, strict=True)}
+        pipe.zcard(keys.scheduled(queue))
+        pipe.exists(keys.paused(queue))
+        dead, values, scheduled, paused = await pipe.execute()
+    stats = {f: int(v or 0) for f, v in zip(_STATS_FIELDS, values, strict=True)}
+    return int(dead), stats, int(scheduled), bool(paused)
 
 
 def _missing(queue: str, stream: str, group: str, dead: int) -> QueueState:
@@ -272,7 +282,7 @@ async def _inspect_one(
     A missing stream reports zeros; a missing group reports every entry as unread.
     """
     stream = keys.stream(queue)
-    dead, stats = await _dead_and_stats(redis, keys, queue)
+    dead, stats, scheduled, paused = await _dead_and_stats(redis, keys, queue)
     info = await _stream_info(redis, stream)
     now = clock()
     missing = msgspec.structs.replace(
@@ -280,6 +290,8 @@ async def _inspect_one(
         cut_by_cap=stats["cut_by_cap"],
         dead_cut_by_cap=stats["dead_cut_by_cap"],
         messages=MessageTotals(**{name: stats[field] for name, field in TOTAL_FIELDS.items()}),
+        scheduled=scheduled,
+        paused=paused,
     )
     if info is None:
         return missing
@@ -377,6 +389,8 @@ def combine(parts: list[tuple[Partition, QueueState]]) -> QueueState:
         entries_added=sum(added) if added else None,
         cut_by_cap=sum(s.cut_by_cap for s in states),
         dead_cut_by_cap=sum(s.dead_cut_by_cap for s in states),
+        scheduled=sum(s.scheduled for s in states),
+        paused=any(s.paused for s in states),
         groups=groups,
         partitions=[_partition_state(p, s) for p, s in parts if s.exists or p is not None],
     )

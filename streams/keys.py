@@ -56,6 +56,25 @@ class Keys:
         """Hash of one metric's per-minute values for one hour (minutes since the epoch // 60)."""
         return f"{{{self.prefix}:{queue}}}:hist:{metric}:{hour}"
 
+    def scheduled(self, queue: str) -> str:
+        """Sorted set of scheduled message ids scored by their due time (ms)."""
+        return f"{self._tag(queue)}:scheduled"
+
+    def scheduled_messages(self, queue: str) -> str:
+        """Hash of scheduled message id -> the entry's fields (a JSON array of name, value...)."""
+        return f"{self._tag(queue)}:scheduled:messages"
+
+    def dedupe(self, queue: str, key: str) -> str:
+        """The id first published with this message key, kept for the dedupe window."""
+        return f"{self._tag(queue)}:dedupe:{key}"
+
+    def paused(self, queue: str) -> str:
+        return f"{self._tag(queue)}:paused"
+
+    def rate_limit(self, queue: str) -> str:
+        """The rate limiter's theoretical arrival time (GCRA), in microseconds."""
+        return f"{self._tag(queue)}:ratelimit"
+
     def workers(self) -> str:
         """Sorted set of worker names scored by their last heartbeat (ms)."""
         return f"{self.prefix}:workers"

@@ -101,7 +101,7 @@ class Worker:
         if len(siblings) > 1:
             limiter = self._limiters.setdefault(queue, anyio.CapacityLimiter(consumer.concurrency))
             for sibling in siblings:
-                sibling.limiter = limiter
+                sibling.shared_capacity = limiter
         return consumer
 
     async def _discover_partitions(self) -> None:

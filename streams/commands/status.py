@@ -12,7 +12,17 @@ from streams.client import create_redis, make_keys
 from streams.config import Settings, from_env
 from streams.inspect import QueueState, inspect_queues
 
-COLUMNS: Final = ("queue", "length", "lag", "pending", "oldest_pending_s", "consumers", "dead")
+COLUMNS: Final = (
+    "queue",
+    "length",
+    "lag",
+    "pending",
+    "oldest_pending_s",
+    "consumers",
+    "dead",
+    "scheduled",
+    "paused",
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -41,6 +51,8 @@ def _row(state: QueueState) -> tuple[str, ...]:
         f"{state.oldest_pending_age_s:.1f}",
         str(state.consumers),
         str(state.dead_letters),
+        str(state.scheduled),
+        "yes" if state.paused else "no",
     )
 
 

@@ -140,3 +140,49 @@ async def test_fsync_with_aof_on_waits_for_the_local_fsync(tmp_path: Path, prefi
             assert await client.xlen(Keys(prefix).stream("default")) == 1
 
     assert entry_id
+
+
+async def test_a_delayed_or_deduplicated_publish_is_confirmed_too(
+    redis_url: str, redis: Redis, prefix: str
+) -> None:
+    # Without a replica: the scheduling and the keyed batch happen once, and say so
+    settings = msgspec.structs.replace(
+        durable(redis_url, prefix),
+        queues={
+            **make_settings(redis_url, prefix).queues,
+            "default": msgspec.structs.replace(
+                make_settings(redis_url, prefix).queues["default"], dedupe_ms=60_000
+            ),
+        },
+    )
+    async with create_redis(settings) as client:
+        producer = Producer(client, settings, REGISTRY)
+        with pytest.raises(NotDurableError) as delayed:
+            await producer.publish("default", "ping", PING, delay_ms=60_000)
+        with pytest.raises(NotDurableError) as batch:
+            await producer.publish_many(
+                "default", [Outgoing(type="ping", data=PING, key="k") for _ in range(2)]
+            )
+
+    (scheduled_id,) = delayed.value.ids
+    assert await redis.zscore(Keys(prefix).scheduled("default"), scheduled_id) is not None
+    assert len(set(batch.value.ids)) == 1  # the second is a duplicate of the first
+    assert await stream_length(redis, prefix) == 1
+
+
+async def test_with_a_replica_a_delayed_publish_is_confirmed(prefix: str) -> None:
+    with replica_set(1) as (primary, replica):
+        await replicate(replica, primary)
+        # A second, not 100 ms: a loaded machine must not turn a slow ack into a failure.
+        settings = msgspec.structs.replace(
+            durable(primary.url, prefix), publish_replica_timeout_ms=2_000
+        )
+        async with create_redis(settings) as client:
+            published = await Producer(client, settings, REGISTRY).publish(
+                "default", "ping", PING, delay_ms=60_000, key="k", dedupe_ms=60_000
+            )
+            async with Redis(port=replica.port) as on_replica:
+                due = await on_replica.zscore(Keys(prefix).scheduled("default"), published)
+
+    assert published.scheduled
+    assert due == published.due_ms

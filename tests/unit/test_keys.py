@@ -41,7 +41,17 @@ def test_crc16_matches_the_cluster_spec_test_vector() -> None:
 def test_all_keys_of_a_queue_share_one_slot(prefix: str, queue: str) -> None:
     keys = Keys(prefix)
 
-    slots = {cluster_slot(k) for k in (keys.stream(queue), keys.dead(queue), keys.stats(queue))}
+    queue_keys = (
+        keys.stream(queue),
+        keys.dead(queue),
+        keys.stats(queue),
+        keys.scheduled(queue),
+        keys.scheduled_messages(queue),
+        keys.dedupe(queue, "order-1"),
+        keys.paused(queue),
+        keys.rate_limit(queue),
+    )
+    slots = {cluster_slot(k) for k in queue_keys}
 
     assert len(slots) == 1
 
@@ -59,6 +69,11 @@ def test_keys_are_distinct_and_under_the_prefix() -> None:
         keys.stream("ml"),
         keys.dead("ml"),
         keys.stats("ml"),
+        keys.scheduled("ml"),
+        keys.scheduled_messages("ml"),
+        keys.dedupe("ml", "k"),
+        keys.paused("ml"),
+        keys.rate_limit("ml"),
         keys.workers(),
         keys.worker("w1"),
         keys.scheduler_leader(),
