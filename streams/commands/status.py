@@ -67,6 +67,8 @@ def _partition_rows(state: QueueState) -> list[tuple[str, ...]]:
             f"{p.oldest_pending_age_s:.1f}",
             str(p.consumers),
             str(p.dead_letters),
+            "",  # scheduled and paused are shown for the queue
+            "",
         )
         for p in state.partitions
     ]

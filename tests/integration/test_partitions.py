@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from streams import Context, Producer, Registry
 from streams.client import create_redis, make_keys
 from streams.config import Settings
+from streams.inspect import inspect_queue
 from streams.partitions import in_use, partition_of
 from streams.producer import Outgoing
 from streams.worker import Worker
@@ -129,3 +130,49 @@ async def test_changing_the_partition_count_4_2_6_strands_nothing(
     assert len(handled) == 900
     assert set(handled.values()) == {1}
     assert {c.partition for c in worker.consumers} == {None, 0, 1, 2, 3, 4, 5}
+
+
+async def test_delayed_messages_and_pause_work_per_partition(
+    url: str, prefix: str, client: Redis
+) -> None:
+    from streams.pause import pause, resume
+
+    # Given a worker on a queue of 3 partitions, paused
+    settings = settings_with(url, prefix, 3)
+    handled: Counter[tuple[str, int]] = Counter()
+
+    async def handle(job: Job, ctx: Context) -> None:
+        handled[(job.key, job.n)] += 1
+
+    registry = Registry()
+    registry.message("default", "job", Job, handle)
+    producer = Producer(client, settings, registry)
+    keys = make_keys(settings)
+    await producer.publish("default", "job", Job("k", -1), key="warm-up")
+    await pause(client, keys, "default")
+    worker = Worker(client, settings, registry, ["default"], name="w")
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as tg:
+            await tg.start(worker.run)
+            # When 30 keyed messages are published with a delay, and the queue is resumed
+            for n in range(30):
+                await producer.publish("default", "job", Job(f"k{n}", n), key=f"k{n}", delay_ms=300)
+
+            async def all_due() -> bool:
+                lengths = [await client.xlen(keys.of(p).stream("default")) for p in range(3)]
+                return sum(lengths) == 31
+
+            await wait_until(all_due, timeout_s=10)  # moved into their partitions while paused
+            paused = [await client.exists(keys.of(p).paused("default")) for p in (None, 0, 1, 2)]
+            assert paused == [1, 1, 1, 1]  # every partition's worker tick sees the flag
+            assert (await inspect_queue(client, keys, settings.group, "default")).paused
+            await resume(client, keys, "default")
+            await wait_until(lambda: _count(handled, 31), timeout_s=20)
+            worker.request_stop()
+
+    # Then each delayed message was moved into its partition and handled once
+    assert set(handled.values()) == {1}
+    lengths = [await client.xlen(keys.of(p).stream("default")) for p in range(3)]
+    assert sum(lengths) == 31
+    assert all(lengths)
