@@ -176,3 +176,35 @@ async def test_delayed_messages_and_pause_work_per_partition(
     lengths = [await client.xlen(keys.of(p).stream("default")) for p in range(3)]
     assert sum(lengths) == 31
     assert all(lengths)
+
+
+async def test_scheduled_messages_are_listed_and_cancelled_across_partitions(
+    url: str, prefix: str, client: Redis
+) -> None:
+    from streams import delayed
+
+    # Given 9 keyed messages scheduled an hour ahead on a queue of 3 partitions
+    settings = settings_with(url, prefix, 3)
+    registry = Registry()
+    registry.message("default", "job", Job, _noop)
+    producer = Producer(client, settings, registry)
+    ids = [
+        await producer.publish("default", "job", Job(f"k{n}", n), key=f"k{n}", delay_ms=3_600_000)
+        for n in range(9)
+    ]
+    keys = make_keys(settings)
+
+    # When operators list, count and cancel them through the queue
+    listed = await delayed.list_scheduled(client, keys, "default", limit=100)
+    counted = await delayed.count_scheduled(client, keys, "default")
+    cancelled = await delayed.cancel(client, keys, "default", ids[4])
+
+    # Then every partition's scheduled messages are seen, and one is cancelled where it lives
+    assert sorted(m.id for m in listed) == sorted(ids)
+    assert counted == 9
+    assert cancelled
+    assert await delayed.count_scheduled(client, keys, "default") == 8
+
+
+async def _noop(job: Job, ctx: Context) -> None:
+    return None
