@@ -28,9 +28,8 @@ from api.metrics import MetricsController
 from api.openapi import CompletedRender, Document, schema_route
 from api.queues import QueuesController
 from api.state import ApiState
-from streams.client import create_redis
+from streams.client import create_redis, make_keys
 from streams.config import Settings
-from streams.keys import Keys
 from streams.router import Registry
 
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -88,7 +87,7 @@ def _lifespan(api: ApiState) -> Callable[[Litestar], AbstractAsyncContextManager
 
 def create_app(settings: Settings, registry: Registry) -> Litestar:
     """Build the API for settings and the application's registry (used to validate publishes)."""
-    api = ApiState(settings=settings, registry=registry, keys=Keys(settings.prefix))
+    api = ApiState(settings=settings, registry=registry, keys=make_keys(settings))
     # A subclass per app carries this app's guard (a Router around it breaks the Allow header).
     guard = {"guards": [token_guard(settings.api_token)]}
     admin = type("AdminController", (AdminController,), guard)

@@ -101,6 +101,8 @@ def assess(snapshot: Snapshot, settings: Settings, save: str | None = None) -> H
     details = redis_details(snapshot.info, save)
     repl = details.replication or replication(snapshot.info)
     redis_problems = redis_reasons(details) + ha_reasons(repl, details.persistence, settings)
+    if snapshot.cluster is not None:
+        redis_problems += snapshot.cluster.problems
     queues, queue_problems = queue_health(snapshot, settings)
     no_primary = primary_missing(repl)
     reasons = ([no_primary] if no_primary else []) + redis_problems + queue_problems
@@ -108,7 +110,11 @@ def assess(snapshot: Snapshot, settings: Settings, save: str | None = None) -> H
     return HealthOut(
         status="unhealthy" if no_primary else "degraded" if reasons else "healthy",
         services=Services(
-            redis=RedisService(status="unhealthy" if no_primary else redis_status, details=details),
+            redis=RedisService(
+                status="unhealthy" if no_primary else redis_status,
+                details=details,
+                cluster=snapshot.cluster,
+            ),
             workers=WorkersService(
                 status="degraded" if queue_problems else "healthy",
                 live=len(snapshot.workers),

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Final
 import msgspec
 
 from api.replication import Persistence, Replication
+from streams.cluster_client import ClusterState
 from streams.deadletter import DeadLetter
 from streams.delayed import MAX_DELAY_MS, ScheduledMessage
 from streams.heartbeat import WorkerInfo
@@ -37,6 +38,7 @@ class RedisService(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True
     status: str
     details: RedisDetails | None = None
     error: str | None = None
+    cluster: ClusterState | None = None  # on a Redis Cluster only
 
 
 class QueueHealth(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,6 +10,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from api.cache import TtlCache
+from streams.cluster_client import ClusterState, cluster_state
 from streams.config import Settings
 from streams.heartbeat import WorkerInfo, live_workers
 from streams.inspect import QueueState, RateTracker, inspect_queues
@@ -29,6 +30,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     workers: list[WorkerInfo]
     cache_hits: int
     cache_misses: int
+    cluster: ClusterState | None = None  # on a Redis Cluster
 
     def queue(self, name: str) -> QueueState:
         return next(q for q in self.queues if q.queue == name)
@@ -88,4 +90,5 @@ class ApiState:
             workers=await live_workers(redis, self.keys),
             cache_hits=hits,
             cache_misses=misses,
+            cluster=await cluster_state(redis),
         )

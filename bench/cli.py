@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.config import WORKLOADS, BenchConfig
+from bench.config import DEFAULT_WORKLOADS, WORKLOADS, BenchConfig
 from bench.report import caption, markdown_table, summarise, text_table
 from bench.runner import Results, run_all
 
@@ -34,8 +34,8 @@ def _parser(defaults: BenchConfig) -> argparse.ArgumentParser:
     add("--api-backlog", type=int, default=defaults.api_backlog, help="W5 and W7 backlog to drain")
     add(
         "--only",
-        default=",".join(WORKLOADS),
-        help="subset of w1,w2,w2r,w3,w5,w7 (W4 comes with W1)",
+        default=",".join(DEFAULT_WORKLOADS),
+        help="subset of w1,w2,w2r,w3,w5,w6,w7 (W4 comes with W1; W6, on a local cluster, only when named)",
     )
     add("--results-dir", type=Path, default=defaults.results_dir)
     add(

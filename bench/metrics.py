@@ -89,4 +89,28 @@ METRICS: Final = (
     ),
     Metric("w7_backlog_left", "W7 dashboard", "backlog not yet drained at the end", "msgs", False),
     Metric("w7_errors", "W7 dashboard", "failed requests", "", False, max_value=0.0),
+    *(
+        metric
+        for p in (1, 3, 6)
+        for w in (1, 2, 3)
+        for metric in (
+            Metric(
+                f"w6_p{p}_w{w}_rate", "W6 cluster", f"{p} partitions, {w} workers", "msg/s", True
+            ),
+            Metric(
+                f"w6_p{p}_w{w}_cpu_us",
+                "W6 cluster",
+                f"{p}p/{w}w CPU per message, workers + nodes",
+                "us",
+                False,
+            ),
+            Metric(
+                f"w6_p{p}_w{w}_cmds",
+                "W6 cluster",
+                f"{p}p/{w}w Redis commands per message",
+                "",
+                False,
+            ),
+        )
+    ),
 )

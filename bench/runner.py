@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
-from bench import w1_drain, w2_publish, w2_replicated, w3_latency, w5_api, w7_dashboard
+from bench import w1_drain, w2_publish, w2_replicated, w3_latency, w5_api, w6_cluster, w7_dashboard
 from bench.config import BenchConfig
 from bench.procs import compile_sources
 from bench.rig import BenchError, Rig
@@ -23,6 +23,7 @@ WORKLOADS: Final[dict[str, Workload]] = {
     "w2r": w2_replicated.run,
     "w3": w3_latency.run,
     "w5": w5_api.run,
+    "w6": w6_cluster.run,
     "w7": w7_dashboard.run,
 }
 Log = Callable[[str], None]
@@ -38,6 +39,8 @@ def skipped_reason(workload: str, impl: str) -> str | None:
         return "skipped: the worker (streams/commands/worker.py) is not on this branch yet"
     if workload in ("w5", "w7") and impl == "baseline":
         return f"skipped: {workload.upper()} has no baseline (the API is godo-streams only)"
+    if workload == "w6" and impl == "baseline":
+        return "skipped: W6 has no baseline (W1's baseline on one server is the reference)"
     if workload in ("w5", "w7") and not w5_api.available():
         return "skipped: the API (godo/commands/api.py) is not on this branch yet"
     return None

@@ -14,7 +14,9 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry as SyncRetry
 
+from streams.cluster_client import cluster_mode, create_cluster, create_sync_cluster
 from streams.config import SOCKET_TIMEOUT_MS, Settings, is_sentinel_url, parse_sentinel_url
+from streams.keys import Keys
 from streams.pool import BoundedConnectionPool
 from streams.sentinel import sentinel_redis, sync_sentinel_redis
 
@@ -44,6 +46,7 @@ def create_redis(
     A redis+sentinel:// URL gives the same client for the primary its Sentinels name.
 
     Blocking reads must be shorter than socket_timeout_s; Settings caps block_ms (MAX_BLOCK_MS).
+    On a Redis Cluster (STREAMS_CLUSTER) it is a RedisCluster with the same bounds per node.
     """
     options: dict[str, Any] = {
         "max_connections": max_connections or settings.max_connections,
@@ -61,6 +64,14 @@ def create_redis(
     url = settings.redis_url.reveal()
     if is_sentinel_url(url):
         return sentinel_redis(parse_sentinel_url(url), **options)
+    if cluster_mode(settings):
+        return create_cluster(
+            settings,
+            socket_timeout_s=socket_timeout_s,
+            connect_timeout_s=connect_timeout_s,
+            retries=retries,
+            max_connections=options["max_connections"],
+        )
     return Redis.from_pool(BoundedConnectionPool.from_url(url, **options))  # aclose() closes it
 
 
@@ -78,4 +89,11 @@ def create_sync_redis(
     url = settings.redis_url.reveal()
     if is_sentinel_url(url):
         return sync_sentinel_redis(parse_sentinel_url(url), **options)
+    if cluster_mode(settings):
+        return create_sync_cluster(settings, timeout_s=socket_timeout_s, name=client_name)
     return SyncRedis.from_url(url, **options)
+
+
+def make_keys(settings: Settings) -> Keys:
+    """The key builders of a deployment: on a cluster, every multi-key step stays in one slot."""
+    return Keys(settings.prefix, cluster=cluster_mode(settings))

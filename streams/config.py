@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Final, Literal, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import msgspec
@@ -22,6 +22,8 @@ _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _T = TypeVar("_T")
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+# STREAMS_CLUSTER: "auto" asks the server (INFO cluster) when the first client is created.
+ClusterMode = Literal["auto", "true", "false"]
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
 # The client's socket timeout (client.py). A blocking read must return well before it, or
@@ -34,6 +36,8 @@ MAX_CONCURRENCY: Final = 10_000
 MAX_BATCH_SIZE: Final = 10_000
 MAX_VISIBILITY_TIMEOUT_MS: Final = 24 * 3600 * 1000
 MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
+# Each partition costs every worker a blocking read; beyond this, use more queues.
+MAX_PARTITIONS: Final = 256
 # A publish's WAIT must end well before the API's 3 s socket timeout (api/app.py), or the
 # client would time out and retry the whole publish, appending the entry twice.
 MAX_REPLICA_TIMEOUT_MS: Final = 2_000
@@ -80,6 +84,7 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     )
     retention_ms: Positive = 24 * 3600 * 1000
     max_len: Positive = 1_000_000
+    partitions: Annotated[int, msgspec.Meta(ge=1, le=MAX_PARTITIONS)] = 1
     # Housekeeping (streams/housekeeping.py): dead letters' own retention and cap, and how
     # long a consumer holding nothing may stay idle before it is removed from the group.
     dead_retention_ms: Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_MS)] = 7 * DAY_MS
@@ -106,6 +111,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_docs: bool = True
     api_dashboard: bool = True
     api_stale_pending_ms: Positive = 300_000
+    cluster: ClusterMode = "auto"
     publish_min_replicas: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
     publish_replica_timeout_ms: ReplicaTimeout = 1_000
     publish_fsync: bool = False
@@ -361,6 +367,7 @@ _TOP_LEVEL: Final = {
     "api_docs": "STREAMS_API_DOCS",
     "api_dashboard": "STREAMS_API_DASHBOARD",
     "api_stale_pending_ms": "STREAMS_API_STALE_PENDING_MS",
+    "cluster": "STREAMS_CLUSTER",
     "publish_min_replicas": "STREAMS_PUBLISH_MIN_REPLICAS",
     "publish_replica_timeout_ms": "STREAMS_PUBLISH_REPLICA_TIMEOUT_MS",
     "publish_fsync": "STREAMS_PUBLISH_FSYNC",
@@ -389,6 +396,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         check_backoff(name, queues[name], source)
         check_rate_limit(name, queues[name], source)
     raw_top = {field: env[var].strip() for field, var in _TOP_LEVEL.items() if var in env}
+    if "cluster" in raw_top:
+        raw_top["cluster"] = raw_top["cluster"].lower()
     token = env.get("STREAMS_API_TOKEN", "").strip()
     top = _convert(raw_top, _TopLevel, _TOP_LEVEL)
     return Settings(
@@ -427,6 +436,7 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     api_docs: bool = True
     api_dashboard: bool = True
     api_stale_pending_ms: Positive = 300_000
+    cluster: ClusterMode = "auto"
     publish_min_replicas: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
     publish_replica_timeout_ms: ReplicaTimeout = 1_000
     publish_fsync: bool = False

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from streams import retry, tracing
+from streams.client import make_keys
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
 from streams.delayed import DueMover
@@ -30,7 +31,6 @@ from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
 from streams.history import Counts
 from streams.housekeeping import housekeep
-from streams.keys import Keys
 from streams.messages import from_fields
 from streams.outage import (
     AUTH_ERRORS,
@@ -41,6 +41,7 @@ from streams.outage import (
     error_code,
     is_outage,
 )
+from streams.partitions import Partition
 from streams.pause import PauseGate
 from streams.ratelimit import RateLimiter, parse_rate
 from streams.reclaimer import Entry, reclaim
@@ -83,13 +84,17 @@ class QueueConsumer:
         *,
         concurrency: int | None = None,
         on_fatal: OnFatal | None = None,
+        partition: Partition = None,
     ) -> None:
         self.redis = redis
         self.queue = queue
         self.qs: QueueSettings = settings.queue(queue)
         self.registry = registry
-        self.keys = Keys(settings.prefix)
+        self.partition = partition
+        self.keys = make_keys(settings).of(partition)
         self.stream = self.keys.stream(queue)
+        # Set by the Worker when the queue has several partitions: their handlers share it.
+        self.shared_capacity: anyio.CapacityLimiter | None = None
         self.group = settings.group
         self.consumer = consumer
         self.block_ms = settings.block_ms
@@ -122,7 +127,9 @@ class QueueConsumer:
         self.gate = PauseGate(f"queue={queue} consumer={consumer}")
         self._mover = DueMover(redis, self.keys, queue)
         rate = parse_rate(self.qs.rate_limit)
-        self._limiter = None if rate is None else RateLimiter(redis, self.keys, queue, rate)
+        # One rate for the queue, whichever partition an entry comes from.
+        queue_keys = make_keys(settings)
+        self._limiter = None if rate is None else RateLimiter(redis, queue_keys, queue, rate)
         self._tracing = tracing.for_settings(settings)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -384,10 +391,14 @@ class QueueConsumer:
                 return
             self._active += 1
             try:
-                if tracing is None:
-                    await process(entry)
+                shared = self.shared_capacity
+                if shared is None and tracing is None:
+                    await process(entry)  # the plain path: no coroutine in between
+                elif shared is None:
+                    await self._handle(entry)
                 else:
-                    await tracing.process(self.stream, self.group, entry, process)
+                    async with shared:
+                        await self._handle(entry)
             except Exception as exc:  # noqa: BLE001  # logged below
                 self._lost(entry, exc)
             finally:
@@ -402,6 +413,12 @@ class QueueConsumer:
         if self._work_ready.is_set():  # never replace an event others may be waiting on
             self._work_ready = anyio.Event()
         await self._work_ready.wait()
+
+    async def _handle(self, entry: Entry) -> None:
+        if self._tracing is None:
+            await self._process(entry)
+        else:
+            await self._tracing.process(self.stream, self.group, entry, self._process)
 
     def _lost(self, entry: Entry, exc: Exception) -> None:
         """A bug outside the handler: let go of the entry, claimed again after the timeout."""

@@ -20,6 +20,7 @@ import anyio
 import msgspec
 from redis.asyncio import Redis
 
+from streams import partitions
 from streams.errors import PublishError
 from streams.keys import Keys
 from streams.outage import MAYBE_OUTAGE, Outage, describe, is_outage
@@ -95,14 +96,28 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+async def _parts(redis: Redis, keys: Keys, queue: str) -> list[Keys]:
+    """Each partition keeps its own scheduled messages (streams.partitions)."""
+    return [keys.of(p) for p in await partitions.in_use(redis, keys, queue)]
+
+
 async def count_scheduled(redis: Redis, keys: Keys, queue: str) -> int:
-    return int(await redis.zcard(keys.scheduled(queue)))
+    views = await _parts(redis, keys, queue)
+    return sum([int(await redis.zcard(v.scheduled(queue))) for v in views])
 
 
 async def list_scheduled(
     redis: Redis, keys: Keys, queue: str, limit: int = 100
 ) -> list[ScheduledMessage]:
-    """Up to limit scheduled messages, soonest first."""
+    """Up to limit scheduled messages of every partition, soonest first."""
+    found = [
+        m for v in await _parts(redis, keys, queue) for m in await _list_one(redis, v, queue, limit)
+    ]
+    found.sort(key=lambda m: (m.due_ms, m.id))
+    return found[:limit]
+
+
+async def _list_one(redis: Redis, keys: Keys, queue: str, limit: int) -> list[ScheduledMessage]:
     rows: list[tuple[bytes, float]] = await redis.zrange(  # type: ignore[assignment]  # withscores gives pairs
         keys.scheduled(queue), 0, limit - 1, withscores=True
     )
@@ -132,6 +147,13 @@ async def cancel(redis: Redis, keys: Keys, queue: str, scheduled_id: str) -> boo
 
     Its dedupe key, if it still names this message, is freed, so the key can be published again.
     """
+    for view in await _parts(redis, keys, queue):
+        if await _cancel_one(redis, view, queue, scheduled_id):
+            return True
+    return False
+
+
+async def _cancel_one(redis: Redis, keys: Keys, queue: str, scheduled_id: str) -> bool:
     script_keys = [keys.scheduled(queue), keys.scheduled_messages(queue)]
     fields = await redis.hget(keys.scheduled_messages(queue), scheduled_id)
     if fields is not None:

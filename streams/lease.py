@@ -10,7 +10,6 @@ from redis.exceptions import RedisError
 
 from streams.client import create_sync_redis
 from streams.config import Settings
-from streams.keys import Keys
 from streams.outage import describe
 from streams.scripts import source
 
@@ -27,7 +26,6 @@ class LeaseKeeper:
             settings, socket_timeout_s=5, client_name="godo-streams-lease"
         )
         self._script = self._client.register_script(source("renew"))
-        self._keys = Keys(settings.prefix)
         self._group = settings.group
         self._consumer = consumer
         self._held = held
@@ -58,11 +56,10 @@ class LeaseKeeper:
 
     def renew_once(self) -> int:
         renewed = 0
-        for queue, ids in self._held().items():
+        for stream, ids in self._held().items():
             if self._stop.is_set():
                 break
             if ids:
-                stream = self._keys.stream(queue)
                 renewed += int(
                     self._script(keys=[stream], args=[self._group, self._consumer, 0, *ids])
                 )

@@ -12,6 +12,7 @@ import logging
 import anyio
 from redis.asyncio import Redis
 
+from streams import partitions
 from streams.delayed import Tick
 from streams.keys import Keys
 
@@ -19,11 +20,14 @@ log = logging.getLogger(__name__)
 
 
 async def pause(redis: Redis, keys: Keys, queue: str) -> None:
-    await redis.set(keys.paused(queue), "1")
+    # Every partition has its flag in its own slot, next to what its worker's tick reads.
+    for partition in await partitions.in_use(redis, keys, queue):
+        await redis.set(keys.of(partition).paused(queue), "1")
 
 
 async def resume(redis: Redis, keys: Keys, queue: str) -> None:
-    await redis.delete(keys.paused(queue))
+    for partition in await partitions.in_use(redis, keys, queue):
+        await redis.delete(keys.of(partition).paused(queue))
 
 
 async def is_paused(redis: Redis, keys: Keys, queue: str) -> bool:

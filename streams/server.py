@@ -59,6 +59,7 @@ class LocalServer:
         data_dir: Path | None = None,
         password: str | None = None,
         binary: str | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.binary = binary or find_server_binary()
         if self.binary is None:
@@ -69,6 +70,7 @@ class LocalServer:
         self.port = port or free_port()
         self.data_dir = data_dir
         self.password = password
+        self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
         # Without data_dir, still a directory of its own: a replica's full sync writes
         # dump.rdb into --dir (the cwd by default), and the next server started there loads it.
@@ -96,7 +98,7 @@ class LocalServer:
             args += ["--dir", self._scratch.name, "--appendonly", "no"]
         if self.password:
             args += ["--requirepass", self.password]
-        return args
+        return [*args, *self.extra_args]
 
     def start(self, deadline_s: float = 10.0) -> LocalServer:
         """Start the server and wait until it answers PING."""
