@@ -403,7 +403,7 @@ class QueueConsumer:
                 self._lost(entry, exc)
             finally:
                 self._active -= 1
-                if not self._active and self._stopping:
+                if not self._active and self.stopping:
                     self._quiet.set()
             handled += 1
             if handled % 64 == 0:
