@@ -60,7 +60,9 @@ def _openapi(document: Document | None) -> OpenAPIConfig | None:
     )
 
 
-def _lifespan(api: ApiState) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    api: ApiState, board: Board
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         api.redis = create_redis(
@@ -79,6 +81,9 @@ def _lifespan(api: ApiState) -> Callable[[Litestar], AbstractAsyncContextManager
         try:
             yield
         finally:
+            # Background refreshes first: they use the clients closed below.
+            for cache in (api.cache, board.history, board.extras):
+                await cache.aclose()
             for client in (api.redis, api.health_redis):
                 await client.aclose()  # and its pool (create_redis uses Redis.from_pool)
 
@@ -114,7 +119,7 @@ def create_app(settings: Settings, registry: Registry) -> Litestar:
             "board": Provide(lambda: board, sync_to_thread=False, use_cache=True),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[_lifespan(api)],
+        lifespan=[_lifespan(api, board)],
         middleware=[security_headers, invalidate_after_writes(api.cache.invalidate)],
         openapi_config=_openapi(document),
         request_max_body_size=MAX_BODY_BYTES,

@@ -82,7 +82,7 @@ async def test_cache_computes_once_within_the_ttl_and_again_after() -> None:
         return len(calls)
 
     first, second = await cache.get("k", compute), await cache.get("k", compute)
-    now[0] = 1.5
+    now[0] = 2.0  # between 1 and 2 s the old value is served while one is computed
     third = await cache.get("k", compute)
 
     assert (first, second, third) == (1, 1, 2)
