@@ -131,7 +131,7 @@ class HealthController(Controller):
     async def health(self, api: NamedDependency[ApiState]) -> Response[HealthOut]:
         try:
             with anyio.fail_after(api.health_timeout_s):
-                await api.health_client.ping()  # uncached: a cached snapshot may outlive Redis
+                await api.ping()  # uncached: a cached snapshot may outlive Redis
                 snapshot = await api.snapshot(health=True)
         except (RedisError, TimeoutError, OSError) as exc:
             log.warning("health: redis unavailable: %s", redact(str(exc)) or type(exc).__name__)
