@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from contextlib import nullcontext
+from datetime import datetime
+from typing import Annotated, Any, Final
 
-from litestar import Controller, HttpMethod, Response, delete, get, post, route
+from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.errors import REDIS_DOWN, error_response
@@ -20,7 +23,10 @@ from api.schemas import (
     ReplayOut,
 )
 from api.state import ApiState
-from streams import deadletter
+from streams import deadletter, tracing
+from streams.delayed import iso
+from streams.enqueue import Published
+from streams.errors import PublishError
 from streams.inspect import list_pending
 from streams.messages import is_entry_id
 from streams.producer import Producer
@@ -47,6 +53,26 @@ def _check_ids(ids: list[str]) -> None:
     for entry_id in ids:
         if not is_entry_id(entry_id):
             raise ValidationException(f"ids: {entry_id!r} is not a valid stream entry id")
+
+
+def _parse_at(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)  # the pattern has required a zone already
+    except ValueError:
+        raise ValidationException(f"at: {text!r} is not a valid time") from None
+
+
+def _publish_answer(published: Published) -> Response[PublishOut]:
+    """202 when added or scheduled; 200 for a duplicate (nothing was added)."""
+    due = published.due_ms
+    out = PublishOut(
+        id=str(published),
+        duplicate=published.duplicate,
+        scheduled=due is not None,
+        due_ms=due,
+        due_at=None if due is None else iso(due),
+    )
+    return Response(out, status_code=200 if published.duplicate else 202)
 
 
 class AdminController(Controller):
@@ -85,16 +111,30 @@ class AdminController(Controller):
         "/messages",
         status_code=202,
         summary="Publish one message (validated against its type's schema)",
+        description=(
+            "202 when added or scheduled (with delay_ms or at); 200 with duplicate: true when "
+            "the key was published within its dedupe window (nothing is added)."
+        ),
         responses={
             **AUTH_ERRORS,
-            400: error_response("invalid JSON or unknown message type"),
+            200: ResponseSpec(
+                data_container=PublishOut,
+                description="a duplicate: nothing added",
+                generate_examples=False,
+            ),
+            400: error_response("invalid JSON, unknown message type, or delay_ms and at together"),
             413: error_response("body over 1 MiB"),
             422: error_response("the payload does not match its type's schema"),
+            503: error_response("Redis unavailable, or fewer replicas confirmed than required"),
         },
     )
     async def publish(
-        self, queue: FromPath[str], data: JSONBody[PublishIn], api: NamedDependency[ApiState]
-    ) -> PublishOut:
+        self,
+        queue: FromPath[str],
+        data: JSONBody[PublishIn],
+        api: NamedDependency[ApiState],
+        request: Request[Any, Any, Any],
+    ) -> Response[PublishOut]:
         api.settings.queue(queue)
         if api.registry.route(queue, data.type) is None:
             known = ", ".join(api.registry.types(queue)) or "none"
@@ -102,7 +142,23 @@ class AdminController(Controller):
                 f"type: unknown message type {data.type!r} on queue {queue!r}; known types: {known}"
             )
         producer = Producer(api.client, api.settings, api.registry)
-        return PublishOut(id=await producer.publish(queue, data.type, data.data, key=data.key))
+        traces = tracing.for_settings(api.settings)
+        try:
+            with traces.continue_from(request.headers) if traces else nullcontext():
+                published = await producer.publish(
+                    queue,
+                    data.type,
+                    data.data,
+                    key=data.key,
+                    delay_ms=data.delay_ms,
+                    at=None if data.at is None else _parse_at(data.at),
+                    dedupe_ms=data.dedupe_ms,
+                )
+        except PublishError as exc:
+            if type(exc) is not PublishError:
+                raise  # ValidationError keeps its own answer
+            raise ValidationException(str(exc)) from None
+        return _publish_answer(published)
 
     @post(
         "/dead/replay",

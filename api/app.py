@@ -17,6 +17,7 @@ from api.admin import AdminController
 from api.auth import token_guard
 from api.board import Board
 from api.cache import invalidate_after_writes
+from api.control import ControlController
 from api.csp import security_headers
 from api.dashboard import dashboard_handlers, static_router
 from api.docs import OfflineSwagger
@@ -27,9 +28,8 @@ from api.metrics import MetricsController
 from api.openapi import CompletedRender, Document, schema_route
 from api.queues import QueuesController
 from api.state import ApiState
-from streams.client import create_redis
+from streams.client import create_redis, make_keys
 from streams.config import Settings
-from streams.keys import Keys
 from streams.router import Registry
 
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -99,17 +99,18 @@ def _after_api(board: Board) -> Callable[[ApiState], Board]:
 
 def create_app(settings: Settings, registry: Registry) -> Litestar:
     """Build the API for settings and the application's registry (used to validate publishes)."""
-    api = ApiState(settings=settings, registry=registry, keys=Keys(settings.prefix))
+    api = ApiState(settings=settings, registry=registry, keys=make_keys(settings))
     # A subclass per app carries this app's guard (a Router around it breaks the Allow header).
-    admin = type(
-        "AdminController", (AdminController,), {"guards": [token_guard(settings.api_token)]}
-    )
+    guard = {"guards": [token_guard(settings.api_token)]}
+    admin = type("AdminController", (AdminController,), guard)
+    control = type("ControlController", (ControlController,), guard)
     handlers: list[ControllerRouterHandler] = [
         HealthController,
         MetricsController,
         QueuesController,
         HistoryController,
         admin,
+        control,
     ]
     document = Document(settings.queue_names, registry) if settings.api_docs else None
     if document is not None:

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from api.schemas import ErrorOut
 from streams.client import redact
-from streams.errors import UnknownQueueError, ValidationError
+from streams.errors import NotDurableError, UnknownQueueError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ def _invalid_payload(_: AnyRequest, exc: ValidationError) -> Response[ErrorOut]:
     return _answer(422, f"data: {exc.reason}")
 
 
+def _not_durable(request: AnyRequest, exc: NotDurableError) -> Response[ErrorOut]:
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return _answer(503, str(exc))
+
+
 def _redis_down(request: AnyRequest, exc: RedisError) -> Response[ErrorOut]:
     log.warning("%s %s: redis unavailable: %s", request.method, request.url.path, redact(str(exc)))
     return _answer(503, f"redis unavailable: {type(exc).__name__}")
@@ -79,6 +84,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     500: _unexpected,
     UnknownQueueError: _unknown_queue,
     ValidationError: _invalid_payload,
+    NotDurableError: _not_durable,
     ResponseError: _redis_refused,
     RedisError: _redis_down,
 }

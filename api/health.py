@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from redis.exceptions import RedisError
 
+from api.replication import ha_reasons, persistence, primary_missing, replication, save_config
 from api.schemas import HealthOut, QueueHealth, RedisDetails, RedisService, Services, WorkersService
 from api.state import ApiState, Snapshot
 from streams.client import redact
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 MEMORY_LIMIT_RATIO: Final = 0.8
 
 
-def redis_details(info: dict[str, Any]) -> RedisDetails:
+def redis_details(info: dict[str, Any], save: str | None = None) -> RedisDetails:
     return RedisDetails(
         version=str(info.get("redis_version", "")),
         memory_used=str(info.get("used_memory_human", "")),
@@ -31,6 +32,8 @@ def redis_details(info: dict[str, Any]) -> RedisDetails:
         maxmemory_policy=str(info.get("maxmemory_policy", "")),
         connected_clients=int(info.get("connected_clients", 0)),
         uptime_days=int(info.get("uptime_in_days", 0)),
+        replication=replication(info),
+        persistence=persistence(info, save),
     )
 
 
@@ -79,26 +82,46 @@ def queue_health(
             oldest_pending_age_s=state.oldest_pending_age_s,
             consumers=state.consumers,
             live_workers=live,
+            paused=state.paused,
         )
     return queues, reasons
 
 
-def assess(snapshot: Snapshot, settings: Settings) -> HealthOut:
-    details = redis_details(snapshot.info)
-    redis_problems = redis_reasons(details)
+def paused_notes(snapshot: Snapshot) -> list[str]:
+    """A paused queue is an operator's choice: a reason to show, not a failure."""
+    return [
+        f"queue {q.queue!r} is paused: workers take no new entries; `streams resume {q.queue}`"
+        for q in snapshot.queues
+        if q.paused
+    ]
+
+
+def assess(snapshot: Snapshot, settings: Settings, save: str | None = None) -> HealthOut:
+    """The verdict; save is the RDB snapshot schedule (CONFIG GET save), None when unknown."""
+    details = redis_details(snapshot.info, save)
+    repl = details.replication or replication(snapshot.info)
+    redis_problems = redis_reasons(details) + ha_reasons(repl, details.persistence, settings)
+    if snapshot.cluster is not None:
+        redis_problems += snapshot.cluster.problems
     queues, queue_problems = queue_health(snapshot, settings)
-    reasons = redis_problems + queue_problems
+    no_primary = primary_missing(repl)
+    reasons = ([no_primary] if no_primary else []) + redis_problems + queue_problems
+    redis_status = "degraded" if redis_problems else "healthy"
     return HealthOut(
-        status="degraded" if reasons else "healthy",
+        status="unhealthy" if no_primary else "degraded" if reasons else "healthy",
         services=Services(
-            redis=RedisService(status="degraded" if redis_problems else "healthy", details=details),
+            redis=RedisService(
+                status="unhealthy" if no_primary else redis_status,
+                details=details,
+                cluster=snapshot.cluster,
+            ),
             workers=WorkersService(
                 status="degraded" if queue_problems else "healthy",
                 live=len(snapshot.workers),
                 queues=queues,
             ),
         ),
-        reasons=reasons,
+        reasons=reasons + paused_notes(snapshot),
     )
 
 
@@ -121,7 +144,10 @@ class HealthController(Controller):
     @get(
         "/",
         summary="Health of Redis and the queues",
-        description="200 healthy or degraded (with reasons); 503 when Redis is down or hangs.",
+        description=(
+            "200 healthy or degraded (with reasons); 503 when Redis is down or hangs, or "
+            "REDIS_URL reaches a read-only replica (a failover in progress)."
+        ),
         responses={
             503: ResponseSpec(
                 data_container=HealthOut, description="Redis is down", generate_examples=False
@@ -133,7 +159,9 @@ class HealthController(Controller):
             with anyio.fail_after(api.health_timeout_s):
                 await api.ping()  # uncached: a cached snapshot may outlive Redis
                 snapshot = await api.snapshot(health=True)
+                save = await api.save_config.get("save", lambda: save_config(api.health_client))
         except (RedisError, TimeoutError, OSError) as exc:
             log.warning("health: redis unavailable: %s", redact(str(exc)) or type(exc).__name__)
             return Response(unhealthy(exc), status_code=503)
-        return Response(assess(snapshot, api.settings), status_code=200)
+        verdict = assess(snapshot, api.settings, save)
+        return Response(verdict, status_code=503 if verdict.status == "unhealthy" else 200)

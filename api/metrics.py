@@ -65,6 +65,8 @@ def redis_metrics(snapshot: Snapshot) -> RedisMetricsOut:
                     consumers=q.consumers,
                     rate_in_per_s=q.rate_in_per_s,
                     rate_out_per_s=q.rate_out_per_s,
+                    scheduled=q.scheduled,
+                    paused=q.paused,
                 )
                 for q in snapshot.queues
             },

@@ -6,6 +6,8 @@ Registry), and its generator drops msgspec's item patterns and `forbid_unknown_f
   among that queue's types, with `data` following the type's payload Struct;
 - request bodies come from msgspec's own schema generator (patterns, no extra properties);
 - the replay body is optional, as the handler is;
+- publish bodies carry the rules between fields (PUBLISH_RULES: dedupe_ms needs a key, delay_ms
+  and at exclude each other);
 - `{queue}` path parameters are an enum of the configured queues;
 - Litestar's own 400 answer (a failed validation) is described by ErrorOut like every other.
 The same document is served at /schema, /docs (Swagger UI) and /docs/openapi.json.
@@ -21,7 +23,7 @@ from litestar import Litestar, MediaType, Request, Router, get
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 
-from api.schemas import ErrorOut, PublishIn, ReplayIn
+from api.schemas import PUBLISH_RULES, ErrorOut, PublishIn, ReplayIn
 from streams.router import Registry
 from streams.schema import Catalog, MessageType, Schema, catalog, pascal, unique_name
 
@@ -140,6 +142,7 @@ def _variant(body: Schema, message: MessageType) -> Schema:
     variant["description"] = f"a {message.type!r} message for queue {message.queue!r}"
     variant["properties"]["type"] = {"type": "string", "const": message.type}
     variant["properties"]["data"] = message.payload
+    variant["allOf"] = copy.deepcopy(PUBLISH_RULES)
     return variant
 
 

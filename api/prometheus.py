@@ -15,7 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from api.state import Snapshot
-from streams.inspect import QueueState
+from streams.inspect import PartitionState, QueueState
 
 NS: Final = "streams"
 OUTCOMES: Final = ("processed", "failed", "retried", "dead_lettered")
@@ -48,6 +48,12 @@ _QUEUE_GAUGES: Final[tuple[tuple[str, str, _QueueValue], ...]] = (
     ("group_consumers", "Consumers in the workers' group.", lambda q: q.consumers),
     ("queue_depth", "Entries not yet finished: lag plus pending.", lambda q: q.depth),
     ("dead_letters", "Entries in the queue's dead-letter stream.", lambda q: q.dead_letters),
+    ("scheduled_messages", "Delayed messages not yet due.", lambda q: q.scheduled),
+    (
+        "queue_paused",
+        "1 when the queue is paused (workers take no new entries).",
+        lambda q: q.paused,
+    ),
 )
 
 
@@ -116,6 +122,30 @@ def _cap_families(snapshot: Snapshot) -> Iterator[Metric]:
         yield family
 
 
+_PARTITION_GAUGES: Final[tuple[tuple[str, str, Callable[[PartitionState], float]], ...]] = (
+    ("stream_length", "Entries in the partition's stream.", lambda p: p.length),
+    ("group_lag", "Entries of the partition the group has not read yet.", lambda p: p.lag),
+    ("group_pending", "Entries of the partition delivered, not acknowledged.", lambda p: p.pending),
+    (
+        "group_oldest_pending_seconds",
+        "Age of the partition's oldest pending entry.",
+        lambda p: p.oldest_pending_age_s,
+    ),
+    ("queue_depth", "Entries of the partition not yet finished.", lambda p: p.depth),
+    ("dead_letters", "Entries in the partition's dead-letter stream.", lambda p: p.dead_letters),
+)
+
+
+def _partition_families(snapshot: Snapshot) -> Iterator[Metric]:
+    """Per-partition series of partitioned queues, next to the unchanged queue-level ones."""
+    for name, doc, value in _PARTITION_GAUGES:
+        family = GaugeMetricFamily(f"{NS}_partition_{name}", doc, labels=["queue", "partition"])
+        for state in snapshot.queues:
+            for part in state.partitions:
+                family.add_metric([state.queue, part.partition], float(value(part)))
+        yield family
+
+
 def _worker_families(snapshot: Snapshot) -> Iterator[Metric]:
     messages = CounterMetricFamily(
         f"{NS}_worker_messages",
@@ -153,6 +183,7 @@ def exposition(snapshot: Snapshot | None) -> bytes:
     if snapshot is not None:
         families += [
             *_queue_families(snapshot),
+            *_partition_families(snapshot),
             *_worker_families(snapshot),
             *_redis_families(snapshot),
         ]

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api.cache import TtlCache
+from streams.cluster_client import ClusterState, cluster_state
 from streams.config import Settings
 from streams.heartbeat import WorkerInfo, live_workers
 from streams.inspect import QueueState, RateTracker, inspect_queues
@@ -20,6 +21,7 @@ from streams.router import Registry
 
 CACHE_TTL_S = 1.0
 HEALTH_TIMEOUT_S = 1.5
+SAVE_CONFIG_TTL_S = 30.0
 
 
 class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,6 +32,7 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     workers: list[WorkerInfo]
     cache_hits: int
     cache_misses: int
+    cluster: ClusterState | None = None  # on a Redis Cluster
 
     def queue(self, name: str) -> QueueState:
         return next(q for q in self.queues if q.queue == name)
@@ -53,6 +56,8 @@ class ApiState:
     health_redis: Redis | None = None
     cache: TtlCache[Snapshot] = field(default_factory=lambda: TtlCache(CACHE_TTL_S))
     rates: RateTracker = field(default_factory=RateTracker)
+    # CONFIG GET save for /health: a setting, so asked every 30 s rather than every second.
+    save_config: TtlCache[str | None] = field(default_factory=lambda: TtlCache(SAVE_CONFIG_TTL_S))
     health_timeout_s: float = HEALTH_TIMEOUT_S
     # The Prometheus text of the last snapshot: rendering it cost ~40 % of the API's CPU under
     # a scrape storm (bench W5) when done per request, though the snapshot changes once a second.
@@ -127,4 +132,5 @@ class ApiState:
             workers=await live_workers(redis, self.keys),
             cache_hits=hits,
             cache_misses=misses,
+            cluster=await cluster_state(redis),
         )

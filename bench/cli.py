@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.config import WORKLOADS, BenchConfig
+from bench.config import DEFAULT_WORKLOADS, WORKLOADS, BenchConfig
 from bench.report import caption, markdown_table, summarise, text_table
 from bench.runner import Results, run_all
 
@@ -32,7 +32,11 @@ def _parser(defaults: BenchConfig) -> argparse.ArgumentParser:
     add("--api-s", type=float, default=defaults.api_s, help="W5 and W7 duration")
     add("--api-connections", type=int, default=defaults.api_connections)
     add("--api-backlog", type=int, default=defaults.api_backlog, help="W5 and W7 backlog to drain")
-    add("--only", default=",".join(WORKLOADS), help="subset of w1,w2,w3,w5,w7 (W4 comes with W1)")
+    add(
+        "--only",
+        default=",".join(DEFAULT_WORKLOADS),
+        help="subset of w1,w2,w2r,w3,w5,w6,w7 (W4 comes with W1; W6, on a local cluster, only when named)",
+    )
     add("--results-dir", type=Path, default=defaults.results_dir)
     add(
         "--worker-env",

@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-WORKLOADS: Final = ("w1", "w2", "w3", "w5", "w7")  # W4 (worker RSS) is measured during W1
+# W4 (worker RSS) is measured during W1; W2R is W2's single publish with a replica attached;
+# W6 (local cluster) is only run when asked for.
+WORKLOADS: Final = ("w1", "w2", "w2r", "w3", "w5", "w6", "w7")
+DEFAULT_WORKLOADS: Final = ("w1", "w2", "w2r", "w3", "w5", "w7")
 IMPLS: Final = ("baseline", "godo")
 
 
@@ -22,7 +25,7 @@ class BenchConfig:
     api_s: float = 10.0
     api_connections: int = 64
     api_backlog: int = 300_000
-    workloads: tuple[str, ...] = WORKLOADS
+    workloads: tuple[str, ...] = DEFAULT_WORKLOADS
     results_dir: Path = Path(__file__).resolve().parent / "results"
     timeout_s: float = 120.0
     extra_env: dict[str, str] = field(default_factory=dict)

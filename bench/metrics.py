@@ -55,6 +55,10 @@ METRICS: Final = (
     Metric("w1_cpu_us", "W1 drain", "consumer CPU per message, incl. start-up", "us", False),
     Metric("w2_single", "W2 publish", "msg/s, one call per message", "msg/s", True, min_ratio=0.90),
     Metric("w2_batch", "W2 publish", "msg/s, batches of 500", "msg/s", True, min_ratio=0.70),
+    Metric("w2r_p50_us_r0", "W2R durable", "p50 publish, MIN_REPLICAS=0, 1 replica", "us", False),
+    Metric("w2r_p99_us_r0", "W2R durable", "p99 publish, MIN_REPLICAS=0, 1 replica", "us", False),
+    Metric("w2r_p50_us_r1", "W2R durable", "p50 publish, MIN_REPLICAS=1 (WAIT)", "us", False),
+    Metric("w2r_p99_us_r1", "W2R durable", "p99 publish, MIN_REPLICAS=1 (WAIT)", "us", False),
     Metric("w3_p50_ms", "W3 latency", "p50 handled - sent", "ms", False),
     Metric("w3_p99_ms", "W3 latency", "p99 handled - sent", "ms", False, max_value=2.0),
     Metric("w3_max_ms", "W3 latency", "max handled - sent", "ms", False),
@@ -87,4 +91,28 @@ METRICS: Final = (
     Metric("w7_api_cpu_us", "W7 dashboard", "API CPU per request", "us", False),
     Metric("w7_backlog_left", "W7 dashboard", "backlog not yet drained at the end", "msgs", False),
     Metric("w7_errors", "W7 dashboard", "failed requests", "", False, max_value=0.0),
+    *(
+        metric
+        for p in (1, 3, 6)
+        for w in (1, 2, 3)
+        for metric in (
+            Metric(
+                f"w6_p{p}_w{w}_rate", "W6 cluster", f"{p} partitions, {w} workers", "msg/s", True
+            ),
+            Metric(
+                f"w6_p{p}_w{w}_cpu_us",
+                "W6 cluster",
+                f"{p}p/{w}w CPU per message, workers + nodes",
+                "us",
+                False,
+            ),
+            Metric(
+                f"w6_p{p}_w{w}_cmds",
+                "W6 cluster",
+                f"{p}p/{w}w Redis commands per message",
+                "",
+                False,
+            ),
+        )
+    ),
 )

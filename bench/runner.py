@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
-from bench import w1_drain, w2_publish, w3_latency, w5_api, w7_dashboard
+from bench import w1_drain, w2_publish, w2_replicated, w3_latency, w5_api, w6_cluster, w7_dashboard
 from bench.config import BenchConfig
 from bench.rig import BenchError, Rig
 from streams.server import LocalServer
@@ -19,8 +19,10 @@ Workload = Callable[[Rig, str, BenchConfig], Awaitable[dict[str, float]]]
 WORKLOADS: Final[dict[str, Workload]] = {
     "w1": w1_drain.run,
     "w2": w2_publish.run,
+    "w2r": w2_replicated.run,
     "w3": w3_latency.run,
     "w5": w5_api.run,
+    "w6": w6_cluster.run,
     "w7": w7_dashboard.run,
 }
 Log = Callable[[str], None]
@@ -36,6 +38,8 @@ def skipped_reason(workload: str, impl: str) -> str | None:
         return "skipped: the worker (streams/commands/worker.py) is not on this branch yet"
     if workload in ("w5", "w7") and impl == "baseline":
         return f"skipped: {workload.upper()} has no baseline (the API is godo-streams only)"
+    if workload == "w6" and impl == "baseline":
+        return "skipped: W6 has no baseline (W1's baseline on one server is the reference)"
     if workload in ("w5", "w7") and not w5_api.available():
         return "skipped: the API (godo/commands/api.py) is not on this branch yet"
     return None

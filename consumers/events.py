@@ -124,6 +124,13 @@ def decode_event(raw: bytes) -> Event:
     return _event_decoder.decode(raw)
 
 
+async def _mget(pipe: Pipeline, names: list[str]) -> list[object]:
+    """MGET under WATCH. A cluster pipeline refuses pipe.mget() even for keys of one slot
+    (all data keys share one on a cluster, see Keys.data), but runs the raw command."""
+    values = await pipe.execute_command("MGET", *names)
+    return list(values)  # type: ignore[arg-type]  # in immediate mode (under WATCH) a list
+
+
 async def store(redis: Redis, keys: Keys, event: Event) -> bool:
     """Store or update event and move its index entries; return True if it was new.
 
@@ -136,7 +143,7 @@ async def store(redis: Redis, keys: Keys, event: Event) -> bool:
     watched = [key] if legacy == event.id else [key, keys.data("event", legacy)]
 
     async def read(pipe: Pipeline) -> list[Event]:
-        found = [decode_event(as_bytes(raw)) for raw in await pipe.mget(watched) if raw]
+        found = [decode_event(as_bytes(raw)) for raw in await _mget(pipe, watched) if raw]
         # A legacy key may hold another event, whose id it really is: leave that one alone.
         return [e for e in found if (e.source, e.external_id) == (event.source, event.external_id)]
 
@@ -203,7 +210,7 @@ async def _drop_batch(redis: Redis, keys: Keys, ids: list[str], before_ms: int) 
     event_keys = [keys.data("event", i) for i in ids]
 
     async def read(pipe: Pipeline) -> list[bytes | None]:
-        return [None if r is None else as_bytes(r) for r in await pipe.mget(event_keys)]
+        return [None if r is None else as_bytes(r) for r in await _mget(pipe, event_keys)]
 
     def write(pipe: Pipeline, raw: list[bytes | None]) -> int:
         events = [decode_event(r) for r in raw if r is not None]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from streams.config import QueueSettings, Secret, Settings, from_env
+from streams.enqueue import Published
 from streams.errors import (
     ConfigError,
     DecodeError,
+    NotDurableError,
     PermanentError,
     PublishError,
     StreamsError,
@@ -22,10 +24,12 @@ __all__ = [
     "DecodeError",
     "Handler",
     "Keys",
+    "NotDurableError",
     "Outgoing",
     "PermanentError",
     "Producer",
     "PublishError",
+    "Published",
     "QueueSettings",
     "Registry",
     "Secret",

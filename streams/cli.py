@@ -28,7 +28,17 @@ DEFAULT_APP: Final = "consumers.registry:registry"
 # name -> module; each module has add_parser(subparsers) and run(args).
 CORE_COMMANDS: Final[Mapping[str, str]] = {
     name: f"streams.commands.{name}"
-    for name in ("worker", "publish", "status", "dead", "scheduler", "schema")
+    for name in (
+        "worker",
+        "publish",
+        "status",
+        "dead",
+        "scheduled",
+        "pause",
+        "resume",
+        "scheduler",
+        "schema",
+    )
 }
 
 Command = Callable[[argparse.Namespace], int]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Final, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from typing import Annotated, Final, Literal, TypeVar
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import msgspec
 
@@ -22,6 +22,8 @@ _NAME_RE: Final = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _T = TypeVar("_T")
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+# STREAMS_CLUSTER: "auto" asks the server (INFO cluster) when the first client is created.
+ClusterMode = Literal["auto", "true", "false"]
 NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
 # The client's socket timeout (client.py). A blocking read must return well before it, or
@@ -34,9 +36,16 @@ MAX_CONCURRENCY: Final = 10_000
 MAX_BATCH_SIZE: Final = 10_000
 MAX_VISIBILITY_TIMEOUT_MS: Final = 24 * 3600 * 1000
 MAX_HEARTBEAT_INTERVAL_MS: Final = 3600 * 1000
+# Each partition costs every worker a blocking read; beyond this, use more queues.
+MAX_PARTITIONS: Final = 256
+# A publish's WAIT must end well before the API's 3 s socket timeout (api/app.py), or the
+# client would time out and retry the whole publish, appending the entry twice.
+MAX_REPLICA_TIMEOUT_MS: Final = 2_000
+ReplicaTimeout = Annotated[int, msgspec.Meta(ge=1, le=MAX_REPLICA_TIMEOUT_MS)]
 DAY_MS: Final = 24 * 3600 * 1000
 MAX_RETENTION_MS: Final = 3650 * DAY_MS
 MAX_DEAD_MAX_LEN: Final = 100_000_000
+_RATE_LIMIT: Final = re.compile(r"^([1-9][0-9]{0,8}/[smh])?$")
 
 
 class Secret:
@@ -75,11 +84,14 @@ class QueueSettings(msgspec.Struct, frozen=True, kw_only=True):
     )
     retention_ms: Positive = 24 * 3600 * 1000
     max_len: Positive = 1_000_000
+    partitions: Annotated[int, msgspec.Meta(ge=1, le=MAX_PARTITIONS)] = 1
     # Housekeeping (streams/housekeeping.py): dead letters' own retention and cap, and how
     # long a consumer holding nothing may stay idle before it is removed from the group.
     dead_retention_ms: Annotated[int, msgspec.Meta(ge=1, le=MAX_RETENTION_MS)] = 7 * DAY_MS
     dead_max_len: Annotated[int, msgspec.Meta(ge=1, le=MAX_DEAD_MAX_LEN)] = 100_000
     consumer_idle_ms: Annotated[int, msgspec.Meta(ge=1_000, le=MAX_RETENTION_MS)] = 600_000
+    dedupe_ms: NonNegative = 0  # 0: off; messages with a key are published once per window
+    rate_limit: str = ""  # e.g. 50/s, 1000/m; checked by check_rate_limit()
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -99,6 +111,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_docs: bool = True
     api_dashboard: bool = True
     api_stale_pending_ms: Positive = 300_000
+    cluster: ClusterMode = "auto"
+    publish_min_replicas: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    publish_replica_timeout_ms: ReplicaTimeout = 1_000
+    publish_fsync: bool = False
+    # "" : tracing off. Else OTEL_TRACES_EXPORTER (default otlp) once any OTEL_* variable
+    # configures tracing; streams/tracing.py then loads OpenTelemetry if it is installed.
+    otel_traces_exporter: str = ""
 
     def __post_init__(self) -> None:
         _check_settings(self)
@@ -116,7 +135,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def _check_settings(settings: Settings) -> None:
-    check_redis_url(settings.redis_url.reveal())
+    check_redis_url(settings.redis_url.reveal(), sentinel=True)
     if settings.block_ms > MAX_BLOCK_MS:
         raise ConfigError(
             "STREAMS_BLOCK_MS",
@@ -135,6 +154,16 @@ def _check_settings(settings: Settings) -> None:
                 f"queue name {name!r} must be 1-64 letters, digits, '_', '.' or '-'",
             )
         check_backoff(name, queue, {})
+        check_rate_limit(name, queue, {})
+
+
+def check_rate_limit(name: str, queue: QueueSettings, source: Mapping[str, str]) -> None:
+    if not _RATE_LIMIT.match(queue.rate_limit):
+        raise ConfigError(
+            _variable(name, "rate_limit", source),
+            f"expected COUNT/s, COUNT/m or COUNT/h with COUNT >= 1 (e.g. 50/s), "
+            f"got {queue.rate_limit!r}",
+        )
 
 
 def check_backoff(name: str, queue: QueueSettings, source: Mapping[str, str]) -> None:
@@ -185,8 +214,14 @@ _TLS_URL_OPTIONS: Final = frozenset(
 _CERT_REQS: Final = frozenset({"none", "optional", "required"})
 
 
-def check_redis_url(url: str, variable: str = "REDIS_URL") -> None:
-    """Raise ConfigError unless url is a usable redis:// or rediss:// URL (never echoing it)."""
+def check_redis_url(url: str, variable: str = "REDIS_URL", *, sentinel: bool = False) -> None:
+    """Raise ConfigError unless url is a usable redis:// or rediss:// URL (never echoing it).
+
+    With sentinel, redis+sentinel:// and rediss+sentinel:// URLs are accepted too.
+    """
+    if sentinel and is_sentinel_url(url):
+        parse_sentinel_url(url, variable)
+        return
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -196,7 +231,8 @@ def check_redis_url(url: str, variable: str = "REDIS_URL") -> None:
             f"is not a valid URL (check the port and any [] around an IPv6 host); {_URL_FORM}",
         ) from None
     if parts.scheme not in ("redis", "rediss"):
-        raise ConfigError(variable, "must start with redis:// or rediss:// (TLS)")
+        sentinel_too = ", redis+sentinel:// or rediss+sentinel://" if sentinel else ""
+        raise ConfigError(variable, f"must start with redis:// or rediss:// (TLS){sentinel_too}")
     if not parts.hostname or any(c.isspace() for c in parts.hostname):
         raise ConfigError(variable, f"has no valid host; {_URL_FORM}")
     if port == 0:
@@ -207,11 +243,79 @@ def check_redis_url(url: str, variable: str = "REDIS_URL") -> None:
     _check_url_options(parts.query, parts.scheme == "rediss", variable)
 
 
-def _check_url_options(query: str, tls: bool, variable: str) -> None:
+class SentinelTarget(msgspec.Struct, frozen=True, kw_only=True):
+    """A redis+sentinel:// URL taken apart: where the Sentinels are and which primary to ask for."""
+
+    sentinels: tuple[tuple[str, int], ...]
+    master: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    sentinel_auth: bool = False
+    tls_options: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+SENTINEL_PORT: Final = 26379
+_SENTINEL_SCHEMES: Final = ("redis+sentinel://", "rediss+sentinel://")
+_SENTINEL_FORM: Final = (
+    "expected redis+sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER_NAME[/DB]"
+)
+_BOOL: Final = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def is_sentinel_url(url: str) -> bool:
+    return url.lower().startswith(_SENTINEL_SCHEMES)
+
+
+def parse_sentinel_url(url: str, variable: str = "REDIS_URL") -> SentinelTarget:
+    """Take a redis+sentinel:// URL apart, or raise ConfigError (never echoing the password)."""
+    scheme, _, rest = url.partition("://")
+    rest, _, query = rest.partition("?")
+    userinfo, _, rest = rest.rpartition("@")
+    hosts, _, path = rest.partition("/")
+    username, _, password = userinfo.partition(":")
+    names = [part for part in path.split("/") if part]
+    if not names or len(names) > 2 or any(c.isspace() for c in names[0]):
+        raise ConfigError(variable, f"names no primary; {_SENTINEL_FORM}")
+    if len(names) == 2 and not _DB.match(names[1]):
+        raise ConfigError(variable, f"database must be a number; {_SENTINEL_FORM}")
+    tls = scheme.lower() == "rediss+sentinel"
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    auth = options.pop("sentinel_auth", "false").lower()
+    if auth not in _BOOL:
+        raise ConfigError(variable, "option 'sentinel_auth' must be true or false")
+    _check_url_options(urlencode(options), tls, variable, sentinel=True)
+    return SentinelTarget(
+        sentinels=tuple(_sentinel_address(host, variable) for host in hosts.split(",")),
+        master=unquote(names[0]),
+        db=int(names[1]) if len(names) == 2 else 0,
+        username=unquote(username) or None,
+        password=unquote(password) or None,
+        tls=tls,
+        sentinel_auth=_BOOL[auth],
+        tls_options=options,
+    )
+
+
+def _sentinel_address(host: str, variable: str) -> tuple[str, int]:
+    try:
+        parts = urlsplit(f"//{host}")
+        port = parts.port or SENTINEL_PORT
+    except ValueError:
+        raise ConfigError(variable, f"has an invalid Sentinel address; {_SENTINEL_FORM}") from None
+    if not parts.hostname or any(c.isspace() for c in parts.hostname):
+        raise ConfigError(variable, f"has an empty Sentinel host; {_SENTINEL_FORM}")
+    return parts.hostname, port
+
+
+def _check_url_options(query: str, tls: bool, variable: str, *, sentinel: bool = False) -> None:
     allowed = _URL_OPTIONS | _TLS_URL_OPTIONS if tls else _URL_OPTIONS
+    if sentinel:  # the database is in the path; sentinel_auth is read by the caller
+        allowed = allowed - _URL_OPTIONS
     for name, value in parse_qsl(query, keep_blank_values=True):
         if name not in allowed:
-            supported = ", ".join(sorted(allowed))
+            supported = ", ".join(sorted(allowed | ({"sentinel_auth"} if sentinel else set())))
             raise ConfigError(
                 variable,
                 f"option {name!r} is not supported (supported: {supported}; "
@@ -263,6 +367,10 @@ _TOP_LEVEL: Final = {
     "api_docs": "STREAMS_API_DOCS",
     "api_dashboard": "STREAMS_API_DASHBOARD",
     "api_stale_pending_ms": "STREAMS_API_STALE_PENDING_MS",
+    "cluster": "STREAMS_CLUSTER",
+    "publish_min_replicas": "STREAMS_PUBLISH_MIN_REPLICAS",
+    "publish_replica_timeout_ms": "STREAMS_PUBLISH_REPLICA_TIMEOUT_MS",
+    "publish_fsync": "STREAMS_PUBLISH_FSYNC",
 }
 
 
@@ -286,15 +394,36 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         raw, source = _queue_env(env, name)
         queues[name] = _convert(raw, QueueSettings, source)
         check_backoff(name, queues[name], source)
+        check_rate_limit(name, queues[name], source)
     raw_top = {field: env[var].strip() for field, var in _TOP_LEVEL.items() if var in env}
+    if "cluster" in raw_top:
+        raw_top["cluster"] = raw_top["cluster"].lower()
     token = env.get("STREAMS_API_TOKEN", "").strip()
     top = _convert(raw_top, _TopLevel, _TOP_LEVEL)
     return Settings(
         redis_url=Secret(url),
         queues=queues,
         api_token=Secret(token) if token else None,
+        otel_traces_exporter=_otel_exporter(env),
         **msgspec.structs.asdict(top),
     )
+
+
+_OTEL_VARS: Final = (
+    "OTEL_SERVICE_NAME",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
+
+
+def _otel_exporter(env: Mapping[str, str]) -> str:
+    """The trace exporter to use, or "" when no OTEL_* variable asks for tracing."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return ""
+    if not any(env.get(variable, "").strip() for variable in _OTEL_VARS):
+        return ""
+    return env.get("OTEL_TRACES_EXPORTER", "").strip().lower() or "otlp"
 
 
 class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
@@ -307,6 +436,10 @@ class _TopLevel(msgspec.Struct, frozen=True, kw_only=True):
     api_docs: bool = True
     api_dashboard: bool = True
     api_stale_pending_ms: Positive = 300_000
+    cluster: ClusterMode = "auto"
+    publish_min_replicas: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+    publish_replica_timeout_ms: ReplicaTimeout = 1_000
+    publish_fsync: bool = False
 
 
 def _convert(raw: dict[str, str], type_: type[_T], source: Mapping[str, str]) -> _T:

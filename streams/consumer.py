@@ -21,15 +21,16 @@ import anyio.lowlevel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from streams import retry
+from streams import retry, tracing
+from streams.client import make_keys
 from streams.config import QueueSettings, Settings
 from streams.deadletter import describe_error
+from streams.delayed import DueMover
 from streams.errors import DecodeError, PermanentError, StreamsError
 from streams.groups import ensure_group, wrong_type
 from streams.heartbeat import WorkerInfo
 from streams.history import Counts
 from streams.housekeeping import housekeep
-from streams.keys import Keys
 from streams.messages import from_fields
 from streams.outage import (
     AUTH_ERRORS,
@@ -40,6 +41,9 @@ from streams.outage import (
     error_code,
     is_outage,
 )
+from streams.partitions import Partition
+from streams.pause import PauseGate
+from streams.ratelimit import RateLimiter, parse_rate
 from streams.reclaimer import Entry, reclaim
 from streams.router import Context, Registry
 from streams.scripts import Scripts
@@ -80,13 +84,17 @@ class QueueConsumer:
         *,
         concurrency: int | None = None,
         on_fatal: OnFatal | None = None,
+        partition: Partition = None,
     ) -> None:
         self.redis = redis
         self.queue = queue
         self.qs: QueueSettings = settings.queue(queue)
         self.registry = registry
-        self.keys = Keys(settings.prefix)
+        self.partition = partition
+        self.keys = make_keys(settings).of(partition)
         self.stream = self.keys.stream(queue)
+        # Set by the Worker when the queue has several partitions: their handlers share it.
+        self.shared_capacity: anyio.CapacityLimiter | None = None
         self.group = settings.group
         self.consumer = consumer
         self.block_ms = settings.block_ms
@@ -116,6 +124,13 @@ class QueueConsumer:
             log, f"queue={queue} settle"
         )  # shared: one log line per outage
         self._reclaim_s = min(max(self.qs.backoff_base_ms / 2000, 0.02), 1.0)
+        self.gate = PauseGate(f"queue={queue} consumer={consumer}")
+        self._mover = DueMover(redis, self.keys, queue)
+        rate = parse_rate(self.qs.rate_limit)
+        # One rate for the queue, whichever partition an entry comes from.
+        queue_keys = make_keys(settings)
+        self._limiter = None if rate is None else RateLimiter(redis, queue_keys, queue, rate)
+        self._tracing = tracing.for_settings(settings)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -134,6 +149,7 @@ class QueueConsumer:
             tg.start_soon(self._read_loop)
             tg.start_soon(self._reclaim_loop)
             tg.start_soon(self._ack_loop)
+            tg.start_soon(self._mover.run, self.gate.follow, lambda: self._stopping)
             for _ in range(self.concurrency):
                 tg.start_soon(self._handle_loop)
 
@@ -146,6 +162,7 @@ class QueueConsumer:
         self._stopping = True
         self._work_ready.set()
         self._room.set()
+        self.gate.release()
 
     def _fail_worker(self, exc: BaseException) -> None:
         """Stop this consumer and ask the worker to stop and then raise exc."""
@@ -228,6 +245,9 @@ class QueueConsumer:
         outage = Outage(log, f"queue={self.queue} read")
         try:
             while not self._stopping:
+                if self.gate.paused:
+                    await self.gate.wait()
+                    continue
                 free = self.capacity - len(self.held)
                 if free < self._min_read and self.held:
                     # Wait for a whole batch: a read of a few entries costs a full round trip.
@@ -297,7 +317,7 @@ class QueueConsumer:
         while not self._stopping:
             full = False
             try:
-                full = await self._reclaim_once()
+                full = not self.gate.paused and await self._reclaim_once()
                 outage.recovered()
             except Exception as exc:  # noqa: BLE001  # e.g. NOGROUP (the reader recreates it)
                 if not await self._pause_after(outage, exc):
@@ -349,15 +369,22 @@ class QueueConsumer:
     async def _handle_loop(self) -> None:
         handled = 0
         while not self._stopping:
-            if not self._work:
-                if self._work_ready.is_set():  # never replace an event others may be waiting on
-                    self._work_ready = anyio.Event()
-                await self._work_ready.wait()
+            if not self._work or self.gate.paused:
+                await (self.gate.wait() if self._work else self._wait_for_work())
                 continue
             entry = self._work.popleft()
+            if self._limiter is not None and not await self._limiter.acquire(
+                len(self._work) + 1, lambda: self._stopping
+            ):
+                self._work.appendleft(entry)  # stopping: released with the rest at shutdown
+                return
             self._active += 1
             try:
-                await self._process(entry)
+                if self.shared_capacity is None:
+                    await self._handle(entry)
+                else:
+                    async with self.shared_capacity:
+                        await self._handle(entry)
             except Exception as exc:  # noqa: BLE001  # logged below
                 self._lost(entry, exc)
             finally:
@@ -367,6 +394,17 @@ class QueueConsumer:
             handled += 1
             if handled % 64 == 0:
                 await anyio.lowlevel.checkpoint()  # let the reader and acker run between long runs
+
+    async def _wait_for_work(self) -> None:
+        if self._work_ready.is_set():  # never replace an event others may be waiting on
+            self._work_ready = anyio.Event()
+        await self._work_ready.wait()
+
+    async def _handle(self, entry: Entry) -> None:
+        if self._tracing is None:
+            await self._process(entry)
+        else:
+            await self._tracing.process(self.stream, self.group, entry, self._process)
 
     def _lost(self, entry: Entry, exc: Exception) -> None:
         """A bug outside the handler: let go of the entry, claimed again after the timeout."""
@@ -431,6 +469,8 @@ class QueueConsumer:
     async def _fail(self, entry: Entry, exc: BaseException, *, permanent: bool) -> None:
         self.info.failed += 1
         self.counts.failed += 1
+        if self._tracing is not None:
+            self._tracing.failed(exc)
         error = describe_error(exc)
         log.warning(
             "queue=%s id=%s attempt=%d failed%s: %s",
@@ -472,6 +512,8 @@ class QueueConsumer:
                     describe(exc),
                 )
                 break
+        if self._tracing is not None and outcome is not None:
+            self._tracing.settled(outcome)
         if outcome == "retry":
             self.info.retried += 1
             self.counts.retried += 1

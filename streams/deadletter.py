@@ -17,6 +17,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from streams import partitions
 from streams.keys import Keys
 from streams.scripts import LUA_MAX_VALUES
 from streams.transaction import transaction
@@ -35,6 +36,7 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     error: str
     attempts: int
     dead_at_ms: int
+    partition: str | None = None  # of a partitioned queue (streams.partitions); else null
 
 
 def describe_error(exc: BaseException) -> str:
@@ -72,16 +74,36 @@ def parse(entry_id: bytes | str, fields: dict[bytes, bytes]) -> DeadLetter:
     )
 
 
+async def _parts(redis: Redis, keys: Keys, queue: str) -> list[Keys]:
+    """The key views of every partition of queue (one, for a queue never partitioned)."""
+    return [keys.of(p) for p in await partitions.in_use(redis, keys, queue)]
+
+
 async def list_dead(redis: Redis, keys: Keys, queue: str, limit: int = 100) -> list[DeadLetter]:
-    """Return up to limit dead letters, oldest first."""
-    entries: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrange(
-        keys.dead(queue), count=limit
-    )  # type: ignore[assignment]  # redis-py types replies loosely
-    return [parse(entry_id, fields) for entry_id, fields in entries]
+    """Return up to limit dead letters of every partition, oldest first."""
+    views = await _parts(redis, keys, queue)
+    letters: list[DeadLetter] = []
+    for view in views:
+        entries: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrange(
+            view.dead(queue), count=limit
+        )  # type: ignore[assignment]  # redis-py types replies loosely
+        label = None if len(views) == 1 else partitions.label(view.partition)
+        letters += [
+            msgspec.structs.replace(parse(entry_id, fields), partition=label)
+            for entry_id, fields in entries
+        ]
+    letters.sort(key=lambda d: (d.dead_at_ms, d.id))
+    return letters[:limit]
 
 
 async def count_dead(redis: Redis, keys: Keys, queue: str) -> int:
-    return int(await redis.xlen(keys.dead(queue)))
+    return sum([int(await redis.xlen(v.dead(queue))) for v in await _parts(redis, keys, queue)])
+
+
+async def delete(redis: Redis, keys: Keys, queue: str, ids: Sequence[str]) -> int:
+    """Delete the given dead letters (from whichever partition holds them); return how many."""
+    views = await _parts(redis, keys, queue)
+    return sum([int(await redis.xdel(v.dead(queue), *ids)) for v in views])
 
 
 REPLAY_PAGE: Final = 100
@@ -120,10 +142,15 @@ return {moved, unpack(too_big)}
 async def replay(redis: Redis, keys: Keys, queue: str, ids: Sequence[str] = ()) -> int:
     """Move dead letters (the given ids, or all) back to the queue; return how many moved.
 
-    Replayed messages get new entry ids and a fresh attempt count. Each move is atomic; the
-    work goes in pages of REPLAY_PAGE so a long dead-letter stream never blocks Redis. "All"
-    means the dead letters there when the call starts, not those that arrive meanwhile.
+    Replayed messages get new entry ids and a fresh attempt count, on the partition their
+    dead letter is in. Each move is atomic; the work goes in pages of REPLAY_PAGE so a long
+    dead-letter stream never blocks Redis. "All" means the dead letters there when the call
+    starts, not those that arrive meanwhile.
     """
+    return sum([await _replay_one(redis, v, queue, ids) for v in await _parts(redis, keys, queue)])
+
+
+async def _replay_one(redis: Redis, keys: Keys, queue: str, ids: Sequence[str]) -> int:
     dead, stream = keys.dead(queue), keys.stream(queue)
     script = redis.register_script(_REPLAY)
 
@@ -171,9 +198,15 @@ async def _replay_big(redis: Redis, dead: str, stream: str, entry_id: bytes) -> 
 
 
 async def purge(redis: Redis, keys: Keys, queue: str) -> int:
-    """Delete every dead letter of a queue; return how many there were."""
+    """Delete every dead letter of a queue (every partition); return how many there were."""
+    return sum([await _purge_one(redis, v, queue) for v in await _parts(redis, keys, queue)])
+
+
+async def _purge_one(redis: Redis, keys: Keys, queue: str) -> int:
     async with redis.pipeline(transaction=True) as pipe:
         pipe.xlen(keys.dead(queue))
-        pipe.unlink(keys.dead(queue))  # freed in the background: a big stream would block Redis
+        # Freed in the background: a big stream would block Redis. The raw command, because a
+        # cluster pipeline runs pipe.unlink() at once instead of queueing it.
+        pipe.execute_command("UNLINK", keys.dead(queue))
         count, _ = await pipe.execute()
     return int(count)

@@ -4,7 +4,8 @@ StreamsError
 ├── ConfigError            a setting is missing or invalid; fix the environment
 ├── UnknownQueueError      a queue name that is not configured
 ├── PublishError           a message could not be published
-│   └── ValidationError    the payload does not match its type's schema
+│   ├── ValidationError    the payload does not match its type's schema
+│   └── NotDurableError    appended, but fewer replicas (or fsyncs) confirmed it than required
 ├── DecodeError            a stream entry is not a valid message (dead-lettered)
 ├── TransactionConflictError  watched keys kept changing: an optimistic transaction gave up
 └── PermanentError         raised by a handler: dead-letter now, never retry
@@ -46,6 +47,24 @@ class ValidationError(PublishError):
         self.type = type_
         self.reason = reason
         super().__init__(f"queue {queue!r}, type {type_!r}: {reason}")
+
+
+class NotDurableError(PublishError):
+    """Fewer replicas confirmed a publish than STREAMS_PUBLISH_MIN_REPLICAS (or no AOF fsync).
+
+    The entries are in the stream, and workers will run them; publishing them again may
+    run them twice.
+    """
+
+    def __init__(self, queue: str, ids: list[str], shortfall: str) -> None:
+        self.queue = queue
+        self.ids = ids
+        self.shortfall = shortfall
+        what = f"entry {ids[0]}" if len(ids) == 1 else f"{len(ids)} entries ({ids[0]}...)"
+        super().__init__(
+            f"queue {queue!r}: {what} not durable: {shortfall}; it stays in the stream, "
+            "so publishing it again may run it twice"
+        )
 
 
 class DecodeError(StreamsError):

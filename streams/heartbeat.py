@@ -80,7 +80,11 @@ async def live_workers(redis: Redis, keys: Keys) -> list[WorkerInfo]:
     ]
     if not names:
         return []
-    raw = await redis.mget([keys.worker(n) for n in names])
+    # One GET per worker in a pipeline, not MGET: on a cluster the keys live in many slots.
+    async with redis.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.get(keys.worker(name))
+        raw = await pipe.execute()
     live: list[WorkerInfo] = []
     gone: list[str] = []
     for name, value in zip(names, raw, strict=True):

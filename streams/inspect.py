@@ -17,6 +17,8 @@ Definitions (one queue, its stream, and the workers' group ``settings.group``):
     dead_cut_by_cap  dead letters the dead-letter cap cut, ever (stats hash)
     messages      what workers did with the queue's messages, totals that only grow (kept in
                   the queue's stats hash by streams.history when workers flush heartbeats)
+    scheduled     delayed messages not yet due (streams/delayed.py)
+    paused        the queue is paused: workers take no new entries (streams/pause.py)
     rates         rate_in_per_s from the change of XINFO STREAM entries-added between two
                   samples, rate_out_per_s from the change of the group's entries-read; both
                   null until a RateTracker has seen two samples (or on Redis 6.2).
@@ -31,8 +33,10 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from streams import partitions
 from streams.keys import Keys
 from streams.messages import now_ms
+from streams.partitions import Partition
 from streams.retention import StreamId, parse_id
 
 COUNT_LIMIT: Final = 10_000
@@ -97,7 +101,27 @@ class QueueState(msgspec.Struct, frozen=True, kw_only=True):
     cut_by_cap: int = 0
     dead_cut_by_cap: int = 0
     messages: MessageTotals = msgspec.field(default_factory=MessageTotals)
+    scheduled: int = 0
+    paused: bool = False
     groups: list[GroupState] = msgspec.field(default_factory=list)
+    # A partitioned queue (streams.partitions): the figures above are sums (ages: the
+    # oldest), and each partition's own figures are here; empty for an unpartitioned queue.
+    partitions: list[PartitionState] = msgspec.field(default_factory=list)
+
+
+class PartitionState(msgspec.Struct, frozen=True, kw_only=True):
+    """One partition of a partitioned queue ("-": the unnumbered stream)."""
+
+    partition: str
+    stream: str
+    length: int
+    lag: int
+    pending: int
+    depth: int
+    oldest_pending_age_s: float
+    time_lag_s: float
+    consumers: int
+    dead_letters: int
 
 
 def _text(value: Any) -> str:
@@ -188,12 +212,18 @@ async def _group_state(
 _STATS_FIELDS: Final = ("cut_by_cap", "dead_cut_by_cap", *TOTAL_FIELDS.values())
 
 
-async def _dead_and_stats(redis: Redis, keys: Keys, queue: str) -> tuple[int, dict[str, int]]:
-    async with redis.pipeline(transaction=False) as pipe:  # one round trip for both
+async def _dead_and_stats(
+    redis: Redis, keys: Keys, queue: str
+) -> tuple[int, dict[str, int], int, bool]:
+    """Dead letters, the stats hash, scheduled messages and the pause flag, in one round trip."""
+    async with redis.pipeline(transaction=False) as pipe:
         pipe.xlen(keys.dead(queue))
         pipe.hmget(keys.stats(queue), list(_STATS_FIELDS))
-        dead, values = await pipe.execute()
-    return int(dead), {f: int(v or 0) for f, v in zip(_STATS_FIELDS, values, strict=True)}
+        pipe.zcard(keys.scheduled(queue))
+        pipe.exists(keys.paused(queue))
+        dead, values, scheduled, paused = await pipe.execute()
+    stats = {f: int(v or 0) for f, v in zip(_STATS_FIELDS, values, strict=True)}
+    return int(dead), stats, int(scheduled), bool(paused)
 
 
 def _missing(queue: str, stream: str, group: str, dead: int) -> QueueState:
@@ -228,10 +258,31 @@ async def inspect_queue(
 ) -> QueueState:
     """Return the state of one queue as seen by the workers' group; never fails on absence.
 
+    A partitioned queue is reported as the sum of its partitions, each also listed.
+    """
+    parts = await partitions.in_use(redis, keys, queue)
+    states = [
+        await _inspect_one(redis, keys.of(p), group, queue, clock=clock, count_limit=count_limit)
+        for p in parts
+    ]
+    return states[0] if len(states) == 1 else combine(list(zip(parts, states, strict=True)))
+
+
+async def _inspect_one(
+    redis: Redis,
+    keys: Keys,
+    group: str,
+    queue: str,
+    *,
+    clock: Clock,
+    count_limit: int,
+) -> QueueState:
+    """Return the state of one partition (the unnumbered stream for keys without one).
+
     A missing stream reports zeros; a missing group reports every entry as unread.
     """
     stream = keys.stream(queue)
-    dead, stats = await _dead_and_stats(redis, keys, queue)
+    dead, stats, scheduled, paused = await _dead_and_stats(redis, keys, queue)
     info = await _stream_info(redis, stream)
     now = clock()
     missing = msgspec.structs.replace(
@@ -239,6 +290,8 @@ async def inspect_queue(
         cut_by_cap=stats["cut_by_cap"],
         dead_cut_by_cap=stats["dead_cut_by_cap"],
         messages=MessageTotals(**{name: stats[field] for name, field in TOTAL_FIELDS.items()}),
+        scheduled=scheduled,
+        paused=paused,
     )
     if info is None:
         return missing
@@ -311,6 +364,89 @@ async def inspect_queues(
     ]
 
 
+def combine(parts: list[tuple[Partition, QueueState]]) -> QueueState:
+    """A partitioned queue's state: sums of its partitions' figures, the oldest ages."""
+    states = [state for _, state in parts]
+    first = states[0]
+    groups = _combine_groups([g for state in states for g in state.groups])
+    ours = next((g for g in groups if g.name == first.group), None)
+    added = [s.entries_added for s in states if s.entries_added is not None]
+    sources = [s.lag_source for s in states if s.lag_source not in ("redis", "no-stream")]
+    return msgspec.structs.replace(
+        first,
+        exists=any(s.exists for s in states),
+        group_exists=any(s.group_exists for s in states),
+        length=sum(s.length for s in states),
+        lag=sum(s.lag for s in states),
+        lag_estimated=any(s.lag_estimated for s in states),
+        lag_source=sources[0] if sources else first.lag_source,
+        pending=sum(s.pending for s in states),
+        depth=sum(s.depth for s in states),
+        oldest_pending_age_s=max(s.oldest_pending_age_s for s in states),
+        time_lag_s=max(s.time_lag_s for s in states),
+        consumers=0 if ours is None else len(ours.consumers),
+        dead_letters=sum(s.dead_letters for s in states),
+        entries_added=sum(added) if added else None,
+        cut_by_cap=sum(s.cut_by_cap for s in states),
+        dead_cut_by_cap=sum(s.dead_cut_by_cap for s in states),
+        scheduled=sum(s.scheduled for s in states),
+        paused=any(s.paused for s in states),
+        groups=groups,
+        partitions=[_partition_state(p, s) for p, s in parts if s.exists or p is not None],
+    )
+
+
+def _partition_state(partition: Partition, state: QueueState) -> PartitionState:
+    return PartitionState(
+        partition=partitions.label(partition),
+        stream=state.stream,
+        length=state.length,
+        lag=state.lag,
+        pending=state.pending,
+        depth=state.depth,
+        oldest_pending_age_s=state.oldest_pending_age_s,
+        time_lag_s=state.time_lag_s,
+        consumers=state.consumers,
+        dead_letters=state.dead_letters,
+    )
+
+
+def _combine_groups(groups: list[GroupState]) -> list[GroupState]:
+    """One GroupState per group name over all partitions: sums, and consumers merged by name."""
+    merged: dict[str, GroupState] = {}
+    for g in groups:
+        old = merged.get(g.name)
+        if old is None:
+            merged[g.name] = msgspec.structs.replace(g, last_delivered_id="")
+            continue
+        consumers = {c.name: c for c in old.consumers}
+        for c in g.consumers:
+            seen = consumers.get(c.name)
+            consumers[c.name] = (
+                c
+                if seen is None
+                else ConsumerState(
+                    name=c.name,
+                    pending=seen.pending + c.pending,
+                    idle_ms=min(seen.idle_ms, c.idle_ms),
+                )
+            )
+        read = (
+            None
+            if old.entries_read is None or g.entries_read is None
+            else old.entries_read + g.entries_read
+        )
+        merged[g.name] = msgspec.structs.replace(
+            old,
+            pending=old.pending + g.pending,
+            entries_read=read,
+            lag=old.lag + g.lag,
+            lag_source=old.lag_source if old.lag_source != "redis" else g.lag_source,
+            consumers=list(consumers.values()),
+        )
+    return list(merged.values())
+
+
 class _Sample(msgspec.Struct, frozen=True):
     at_ms: int
     added: int | None
@@ -365,22 +501,32 @@ class PendingEntry(msgspec.Struct, frozen=True, kw_only=True):
     consumer: str
     idle_ms: int
     deliveries: int
+    partition: str | None = None  # of a partitioned queue; else null
 
 
 async def list_pending(
     redis: Redis, keys: Keys, group: str, queue: str, limit: int = 100
 ) -> list[PendingEntry]:
     """Return up to limit pending entries, oldest first; none when the stream or group is missing."""
-    try:
-        rows = await redis.xpending_range(keys.stream(queue), group, "-", "+", limit)
-    except ResponseError:
-        return []  # NOGROUP: no stream or no group yet
-    return [
-        PendingEntry(
-            id=_text(row["message_id"]),
-            consumer=_text(row["consumer"]),
-            idle_ms=int(row["time_since_delivered"]),
-            deliveries=int(row["times_delivered"]),
-        )
-        for row in rows
-    ]
+    parts = await partitions.in_use(redis, keys, queue)
+    found: list[PendingEntry] = []
+    for partition in parts:
+        try:
+            rows = await redis.xpending_range(
+                keys.of(partition).stream(queue), group, "-", "+", limit
+            )
+        except ResponseError:
+            continue  # NOGROUP: no stream or no group yet
+        label = None if len(parts) == 1 else partitions.label(partition)
+        found += [
+            PendingEntry(
+                id=_text(row["message_id"]),
+                consumer=_text(row["consumer"]),
+                idle_ms=int(row["time_since_delivered"]),
+                deliveries=int(row["times_delivered"]),
+                partition=label,
+            )
+            for row in rows
+        ]
+    found.sort(key=lambda e: parse_id(e.id))
+    return found[:limit]

@@ -6,13 +6,10 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 
-import redis as sync_redis
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
+from streams.client import create_sync_redis
 from streams.config import Settings
-from streams.keys import Keys
 from streams.outage import describe
 from streams.scripts import source
 
@@ -25,16 +22,10 @@ class LeaseKeeper:
     """Every interval, resets the idle time of every entry this consumer still holds."""
 
     def __init__(self, settings: Settings, consumer: str, held: HeldIds, interval_s: float) -> None:
-        self._client = sync_redis.Redis.from_url(
-            settings.redis_url.reveal(),
-            socket_timeout=5,
-            socket_connect_timeout=5,
-            # No retries inside a round: the next round is the retry, and stop() waits less.
-            retry=Retry(NoBackoff(), 0),
-            client_name="godo-streams-lease",
+        self._client = create_sync_redis(
+            settings, socket_timeout_s=5, client_name="godo-streams-lease"
         )
         self._script = self._client.register_script(source("renew"))
-        self._keys = Keys(settings.prefix)
         self._group = settings.group
         self._consumer = consumer
         self._held = held
@@ -65,11 +56,10 @@ class LeaseKeeper:
 
     def renew_once(self) -> int:
         renewed = 0
-        for queue, ids in self._held().items():
+        for stream, ids in self._held().items():
             if self._stop.is_set():
                 break
             if ids:
-                stream = self._keys.stream(queue)
                 renewed += int(
                     self._script(keys=[stream], args=[self._group, self._consumer, 0, *ids])
                 )

@@ -29,7 +29,8 @@ from anyio.abc import TaskStatus
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from streams import history
+from streams import history, partitions
+from streams.client import make_keys
 from streams.config import Settings
 from streams.errors import ConfigError, StreamsError
 from streams.inspect import inspect_queues
@@ -207,8 +208,9 @@ class Scheduler:
         self.config = config or SchedulerConfig()
         self.clock = clock or RedisClock(redis)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.keys = Keys(settings.prefix)
+        self.keys = make_keys(settings)
         self.is_leader = False
+        self._chooser = partitions.Chooser()
         self._last_slot: dict[str, int] = {}
         self._sampled_minute = -1
         self._tick = redis.register_script(_script("scheduler_tick"))
@@ -280,11 +282,18 @@ class Scheduler:
             tick_ttl + LAST_SLOT_GUARD_MS,
         ]
         action = job.action
+        fields: dict[str, str | bytes] = {}
+        stream = ""
         if isinstance(action, Publish):
-            keys.append(self.keys.stream(action.queue))
+            stream = await self._stream(action.queue)
             payload = self.registry.encode(action.queue, action.type, action.data)
             headers = {JOB_HEADER: job.name, SLOT_HEADER: str(slot)}
-            for name, value in to_fields(action.type, payload, headers=headers, ts_ms=now).items():
+            fields = to_fields(action.type, payload, headers=headers, ts_ms=now)
+        # On a cluster the stream is in another slot: claim the tick, then publish it.
+        atomic = bool(fields) and self.keys.one_slot(keys[0], stream)
+        if atomic:
+            keys.append(stream)
+            for name, value in fields.items():
                 args += [name, value]
         taken = int(await self._tick(keys=keys, args=args))
         if taken == -1:
@@ -292,11 +301,30 @@ class Scheduler:
             return False
         if taken == 1:
             log.info("scheduler %s: job %s tick %d", self.name, job.name, slot)
+            if fields and not atomic:
+                await self._publish_claimed(job, stream, fields, slot)
             record = {"every_ms": job.every_ms, "last_tick_ms": slot * job.every_ms}
             await self.redis.hset(self.keys.scheduler_jobs(), job.name, json.dumps(record))
             if not isinstance(action, Publish):
                 await self._run(job, action, slot)
         return taken == 1
+
+    async def _stream(self, queue: str) -> str:
+        """The stream of the partition a tick goes to: spread like unkeyed messages."""
+        count = self.settings.queue(queue).partitions
+        await partitions.record(self.redis, self.keys, queue, count)
+        return self.keys.of(self._chooser.choose(queue, count, None)).stream(queue)
+
+    async def _publish_claimed(
+        self, job: Job, stream: str, fields: dict[str, str | bytes], slot: int
+    ) -> None:
+        """Publish a tick claimed apart from its stream; a failure here loses that one tick."""
+        try:
+            await self.redis.xadd(stream, fields)  # type: ignore[arg-type]  # FieldT is invariant
+        except (OSError, RedisError):
+            log.exception(
+                "scheduler %s: job %s tick %d claimed but not published", self.name, job.name, slot
+            )
 
     async def _run(self, job: Job, fn: JobFunction, slot: int) -> None:
         ctx = JobContext(self.redis, self.settings, self.keys, job.name, slot)

@@ -32,7 +32,6 @@ class Scripts:
         self.consumer = consumer
         self._redis = redis
         self._settle = redis.register_script(source("settle_failure"))
-        self._settle_staged = redis.register_script(source("settle_staged"))
         self._release = redis.register_script(source("release"))
         self._forget = redis.register_script(source("forget_consumer"))
 
@@ -76,7 +75,8 @@ class Scripts:
         copy = {k: v for k, v in fields.items() if not k.startswith(b"dead_")} | dead
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(keys[1], copy)  # type: ignore[arg-type]  # bytes field names are fine
-            await self._settle_staged(keys=keys, args=args, client=pipe)
+            # EVAL, not EVALSHA: a cluster pipeline does not load missing scripts (rare path).
+            pipe.eval(source("settle_staged"), len(keys), *keys, *args)
             _, result = await pipe.execute()
         return result
 

@@ -11,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -58,6 +59,7 @@ class LocalServer:
         data_dir: Path | None = None,
         password: str | None = None,
         binary: str | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.binary = binary or find_server_binary()
         if self.binary is None:
@@ -68,7 +70,11 @@ class LocalServer:
         self.port = port or free_port()
         self.data_dir = data_dir
         self.password = password
+        self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
+        # Without data_dir, still a directory of its own: a replica's full sync writes
+        # dump.rdb into --dir (the cwd by default), and the next server started there loads it.
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def url(self) -> str:
@@ -88,10 +94,11 @@ class LocalServer:
                 "everysec",
             ]
         else:
-            args += ["--appendonly", "no"]
+            self._scratch = self._scratch or tempfile.TemporaryDirectory(prefix="streams-server-")
+            args += ["--dir", self._scratch.name, "--appendonly", "no"]
         if self.password:
             args += ["--requirepass", self.password]
-        return args
+        return [*args, *self.extra_args]
 
     def start(self, deadline_s: float = 10.0) -> LocalServer:
         """Start the server and wait until it answers PING."""
@@ -131,19 +138,25 @@ class LocalServer:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL after timeout_s)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._cleanup()
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def __enter__(self) -> LocalServer:
         return self.start()

@@ -9,20 +9,20 @@ from collections.abc import Sequence
 from typing import Final
 
 import anyio
-from anyio.abc import TaskStatus
+from anyio.abc import TaskGroup, TaskStatus
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
-from streams import heartbeat, history
-from streams.client import CONNECT_TIMEOUT_S
+from streams import heartbeat, history, partitions
+from streams.client import CONNECT_TIMEOUT_S, make_keys
 from streams.config import Settings
 from streams.consumer import QueueConsumer
 from streams.heartbeat import PipelineExtra, WorkerInfo
-from streams.keys import Keys
 from streams.lease import LeaseKeeper
 from streams.messages import now_ms
 from streams.outage import AUTH_ERRORS, Outage, describe
+from streams.partitions import Partition
 from streams.router import Registry
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Worker:
                     queue,
                 )
         self.name = name or default_consumer_name()
-        self.keys = Keys(settings.prefix)
+        self.keys = make_keys(settings)
         self.info = WorkerInfo(
             name=self.name,
             host=socket.gethostname(),
@@ -72,21 +72,46 @@ class Worker:
             queues=list(self.queues),
             started_ms=now_ms(),
         )
-        self.consumers = [
-            QueueConsumer(
-                redis,
-                settings,
-                registry,
-                q,
-                self.name,
-                self.info,
-                concurrency=concurrency,
-                on_fatal=self._stop_with,
-            )
-            for q in self.queues
-        ]
+        self._concurrency = concurrency
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
+        self.consumers: list[QueueConsumer] = []
+        for queue in self.queues:
+            count = settings.queue(queue).partitions
+            for partition in [None, *range(count)] if count > 1 else [None]:
+                self._add_consumer(queue, partition)
+        self._tg: TaskGroup | None = None
         self._stop = anyio.Event()
         self._fatal: BaseException | None = None
+
+    def _add_consumer(self, queue: str, partition: Partition) -> QueueConsumer:
+        """One consumer per partition; the partitions of a queue share one handler capacity."""
+        consumer = QueueConsumer(
+            self.redis,
+            self.settings,
+            self.registry,
+            queue,
+            self.name,
+            self.info,
+            concurrency=self._concurrency,
+            on_fatal=self._stop_with,
+            partition=partition,
+        )
+        self.consumers.append(consumer)
+        siblings = [c for c in self.consumers if c.queue == queue]
+        if len(siblings) > 1:
+            limiter = self._limiters.setdefault(queue, anyio.CapacityLimiter(consumer.concurrency))
+            for sibling in siblings:
+                sibling.shared_capacity = limiter
+        return consumer
+
+    async def _discover_partitions(self) -> None:
+        """Start consuming partitions producers recorded since (a count raised elsewhere)."""
+        for queue in self.queues:
+            have = {c.partition for c in self.consumers if c.queue == queue}
+            for partition in await partitions.in_use(self.redis, self.keys, queue):
+                if partition not in have and self._tg is not None and not self.stop_requested:
+                    log.info("worker %s: queue=%s partition %s found", self.name, queue, partition)
+                    self._tg.start_soon(self._add_consumer(queue, partition).run)
 
     @property
     def stop_requested(self) -> bool:
@@ -102,8 +127,8 @@ class Worker:
         self.request_stop()
 
     def leased(self) -> dict[str, list[str]]:
-        """Entries the lease keeps: held and not yet handled (called from the lease thread)."""
-        return {c.queue: list(c.leased) for c in self.consumers}
+        """Entries the lease keeps per stream: held and not yet handled (from the lease thread)."""
+        return {c.stream: list(c.leased) for c in self.consumers}
 
     async def run(
         self,
@@ -125,7 +150,8 @@ class Worker:
         log.info("worker %s consuming %s", self.name, ", ".join(self.queues))
         try:
             async with anyio.create_task_group() as tg:
-                for consumer in self.consumers:
+                self._tg = tg
+                for consumer in list(self.consumers):
                     tg.start_soon(consumer.run)
                 tg.start_soon(self._heartbeat_loop)
                 if stop_when_idle:
@@ -239,6 +265,7 @@ class Worker:
             self.info.in_flight = sum(len(c.held) for c in self.consumers)
             try:
                 await self._beat(ttl_ms)
+                await self._discover_partitions()
                 outage.recovered()
             except AUTH_ERRORS as exc:
                 self._stop_with(exc)

@@ -96,7 +96,7 @@ function liveCount(state, queue) {
 }
 
 function pausedCell(queue) {
-  // `paused` appears when queues can be paused; until then the column says "—".
+  // `paused` comes with the queue state (`streams pause`); an API without it shows "—".
   if (queue.paused === undefined || queue.paused === null) return cell("—", "", "state");
   const pill = queue.paused
     ? el("span", { class: "pill warn" }, "paused")

@@ -1,9 +1,12 @@
-"""`streams dev [--demo]`: a local server, the API, a worker and the scheduler in one command.
+"""`streams dev [--demo] [--cluster]`: a local server, the API, a worker and the scheduler.
 
 With REDIS_URL unset it starts a private Redis-compatible server that keeps its data in
 --data-dir (append-only file), so a restart keeps the queues. The API, the worker and the
 scheduler run as child processes in their own sessions, so Ctrl-C reaches only this
 command, which stops them in order: SIGTERM, a grace period, then SIGKILL.
+
+With --cluster it starts a local 3-master Redis Cluster instead (in memory), with
+STREAMS_CLUSTER=true and STREAMS_PARTITIONS=3 unless the environment sets them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import anyio
 from godo.commands.api import api_port, is_tcp_port, listen
 from streams.cli import fail, load_registry
 from streams.client import redact
+from streams.cluster import LocalCluster
 from streams.config import from_env
 from streams.demo import Sample, demo_samples, publish_samples
 from streams.router import Registry
@@ -54,6 +58,11 @@ def add_parser(sub: Any) -> None:
         type=_data_dir,
         default=Path(".streams-dev"),
         help="the local server's data (default: .streams-dev)",
+    )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="start a local 3-master Redis Cluster (kept in memory) and queues of 3 partitions",
     )
     parser.set_defaults(run=run)
 
@@ -90,21 +99,30 @@ def run(args: argparse.Namespace) -> int:
         fail("--demo-rate must be between 0 and 50 messages per second")
     url = os.environ.get("REDIS_URL", "").strip()
     port = api_port(args)  # --port, else $PORT, else 8000: as `streams api`
+    if args.cluster and url:
+        fail("--cluster starts a local cluster; unset REDIS_URL, or drop --cluster to use it")
     registry, samples = _check_before_start(args, url, port)
     server: LocalServer | None = None
-    if not url:
+    cluster: LocalCluster | None = None
+    extra: dict[str, str] = {}
+    if args.cluster:
+        cluster = LocalCluster(masters=3).start()
+        url = cluster.url
+        extra = {"STREAMS_CLUSTER": "true", "STREAMS_PARTITIONS": "3"}
+    elif not url:
         server = LocalServer(data_dir=args.data_dir).start()
         url = server.url
     children: list[Child] = []
     try:
-        env = {**os.environ, "REDIS_URL": url}
+        env = {**extra, **os.environ, "REDIS_URL": url}
         settings = from_env(env)
         children = [
             Child("api", ["api", "--host", API_HOST, "--port", str(port)], env),
             Child("worker", ["worker"], env),
             Child("scheduler", ["scheduler"], env),
         ]
-        text = announcement(url, server, port, settings.api_docs)
+        where = None if cluster is None else f"local 3-master cluster, ports {cluster.ports}"
+        text = announcement(url, server, port, settings.api_docs, where=where)
         print(text, flush=True)  # noqa: T201  # the command's output
         demo = None if samples is None else partial(publish_samples, settings, registry, samples)
         return anyio.run(_supervise, children, demo, args.demo_rate)
@@ -113,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
         if server is not None:
             server.stop()
             log.info("local server stopped; data kept in %s", args.data_dir)
+        if cluster is not None:
+            cluster.stop()
+            log.info("local cluster stopped (its data was kept in memory only)")
 
 
 def _check_before_start(
@@ -143,9 +164,12 @@ def _check_data_dir(path: Path) -> None:
         fail(f"--data-dir {str(path)!r} is not a writable directory: {exc.strerror or exc}")
 
 
-def announcement(url: str, server: LocalServer | None, port: int, docs: bool) -> str:
+def announcement(
+    url: str, server: LocalServer | None, port: int, docs: bool, *, where: str | None = None
+) -> str:
     """What dev prints once everything is started: where each part is."""
-    where = f"local server, data in {server.data_dir}" if server else "REDIS_URL"
+    if where is None:
+        where = f"local server, data in {server.data_dir}" if server else "REDIS_URL"
     lines = [
         f"redis      {redact(url)}  ({where})",
         f"api        http://{API_HOST}:{port}",

@@ -11,7 +11,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from streams import deadletter
-from streams.client import create_redis
+from streams.client import create_redis, make_keys
 from streams.config import from_env
 from streams.errors import StreamsError
 from streams.keys import Keys
@@ -64,7 +64,7 @@ async def _replay(redis: Redis, keys: Keys, args: argparse.Namespace) -> str:
 
 async def _purge(redis: Redis, keys: Keys, args: argparse.Namespace) -> str:
     if args.ids:
-        return f"purged {int(await redis.xdel(keys.dead(args.queue), *args.ids))}"
+        return f"purged {await deadletter.delete(redis, keys, args.queue, args.ids)}"
     return f"purged {await deadletter.purge(redis, keys, args.queue)}"
 
 
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     async def act() -> str:
         redis = create_redis(settings, retries=1)
         try:
-            return await ACTIONS[args.action](redis, Keys(settings.prefix), args)
+            return await ACTIONS[args.action](redis, make_keys(settings), args)
         finally:
             await redis.aclose()
 

@@ -8,12 +8,21 @@ from typing import Any, Final
 import anyio
 import msgspec
 
-from streams.client import create_redis
+from streams.client import create_redis, make_keys
 from streams.config import Settings, from_env
 from streams.inspect import QueueState, inspect_queues
-from streams.keys import Keys
 
-COLUMNS: Final = ("queue", "length", "lag", "pending", "oldest_pending_s", "consumers", "dead")
+COLUMNS: Final = (
+    "queue",
+    "length",
+    "lag",
+    "pending",
+    "oldest_pending_s",
+    "consumers",
+    "dead",
+    "scheduled",
+    "paused",
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -26,7 +35,7 @@ async def collect(settings: Settings) -> list[QueueState]:
     redis = create_redis(settings, retries=1)
     try:
         return await inspect_queues(
-            redis, Keys(settings.prefix), settings.group, settings.queue_names
+            redis, make_keys(settings), settings.group, settings.queue_names
         )
     finally:
         await redis.aclose()
@@ -42,11 +51,31 @@ def _row(state: QueueState) -> tuple[str, ...]:
         f"{state.oldest_pending_age_s:.1f}",
         str(state.consumers),
         str(state.dead_letters),
+        str(state.scheduled),
+        "yes" if state.paused else "no",
     )
 
 
+def _partition_rows(state: QueueState) -> list[tuple[str, ...]]:
+    """A partitioned queue's partitions under its row, as queue[N] ("-": unnumbered)."""
+    return [
+        (
+            f"{state.queue}[{p.partition}]",
+            str(p.length),
+            str(p.lag),
+            str(p.pending),
+            f"{p.oldest_pending_age_s:.1f}",
+            str(p.consumers),
+            str(p.dead_letters),
+            "",  # scheduled and paused are shown for the queue
+            "",
+        )
+        for p in state.partitions
+    ]
+
+
 def table(states: list[QueueState]) -> str:
-    rows = [COLUMNS, *(_row(s) for s in states)]
+    rows = [COLUMNS, *(row for s in states for row in (_row(s), *_partition_rows(s)))]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     return "\n".join(
         "  ".join(

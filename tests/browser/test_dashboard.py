@@ -219,3 +219,15 @@ def test_history_survives_an_api_restart(browser: Any, stack: Stack) -> None:
     with opened(browser, stack) as (page, watch):
         expect(page.locator(out)).to_have_text("5", timeout=15_000)
         assert watch.errors == []
+
+
+def test_a_paused_queue_shows_paused_in_the_state_column(browser: Any, stack: Stack) -> None:
+    # Given the default queue paused (as `streams pause default` does)
+    stack.client().set(stack.keys.paused("default"), "1")
+    with opened(browser, stack) as (page, watch):
+        # Then its row says paused and the others running
+        paused = page.locator('#queues tr[data-queue="default"] [data-col="state"]')
+        expect(paused).to_have_text("paused")
+        other = page.locator('#queues tr[data-queue="events"] [data-col="state"]')
+        expect(other).to_have_text("running")
+        assert watch.errors == []

@@ -87,3 +87,25 @@ def test_dev_runs_everything_keeps_the_queues_and_stops_cleanly_on_sigint(
     dev, _ = start_dev(spawn, work)
     assert events_length(process_logs()) >= published  # kept across the restart
     stop_dev(dev, process_logs)
+
+
+def test_dev_cluster_runs_everything_on_a_local_cluster_with_3_partitions(
+    tmp_path: Path, spawn: Spawn, process_logs: Callable[[], str]
+) -> None:
+    # Given `streams dev --cluster --demo`
+    dev, port = start_dev(spawn, tmp_path, "--cluster", "--demo", "--demo-rate", "40")
+
+    # When the demo has published for a moment
+    def partitions() -> list[str]:
+        queue = httpx.get(f"http://127.0.0.1:{port}/queues/events", timeout=5).json()
+        return [p["partition"] for p in queue["partitions"] if p["length"]]
+
+    # Then the queue is spread over 3 partitions and /health shows the cluster
+    assert wait_until_sync(lambda: len(partitions()) == 3, timeout_s=20)
+    health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()
+    assert health["services"]["redis"]["cluster"]["state"] == "ok"
+    children = children_of(dev.pid)
+    assert len(children) == 6  # 3 cluster nodes, api, worker, scheduler
+    dev.send_signal(signal.SIGINT)
+    assert dev.wait(timeout=30) == 0, process_logs()
+    assert not [pid for pid in children if alive(pid)]

@@ -55,6 +55,8 @@ async def test_status_table_has_a_row_per_queue(redis_url: str, prefix: str) -> 
         "oldest_pending_s",
         "consumers",
         "dead",
+        "scheduled",
+        "paused",
     ]
     assert [line.split()[0] for line in lines[1:]] == ["default", "events", "notifications", "ml"]
 

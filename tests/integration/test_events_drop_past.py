@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from consumers import events
 from consumers.events import Event, EventDiscovered, drop_past, normalise, store
 from streams import Keys
 
@@ -27,18 +28,18 @@ def reschedule_after_first_read(
     monkeypatch: pytest.MonkeyPatch, other: Redis, keys: Keys, update: Event
 ) -> None:
     """Store update from another connection right after the first MGET (the read of events)."""
-    original: Callable[..., Awaitable[Any]] = Redis.mget
+    original: Callable[..., Awaitable[Any]] = events._mget
     raced = False
 
-    async def mget_then_reschedule(self: Redis, *args: Any, **kwargs: Any) -> Any:
+    async def mget_then_reschedule(*args: Any, **kwargs: Any) -> Any:
         nonlocal raced
-        result = await original(self, *args, **kwargs)
+        result = await original(*args, **kwargs)
         if not raced:
             raced = True
             await store(other, keys, update)
         return result
 
-    monkeypatch.setattr(Redis, "mget", mget_then_reschedule)
+    monkeypatch.setattr(events, "_mget", mget_then_reschedule)
 
 
 async def test_an_event_rescheduled_while_past_events_are_dropped_is_kept(

@@ -617,7 +617,7 @@ async def test_lease_keeps_renewing_after_an_unexpected_error(
         rounds += 1
         if rounds == 1:
             raise RuntimeError("dictionary changed size during iteration")
-        return {"default": [entry_id]}
+        return {stream: [entry_id]}
 
     # When the first renewal round fails with something that is not a Redis error
     lease = LeaseKeeper(settings, "me", held, interval_s=0.02)

@@ -249,3 +249,15 @@ def _outcome(variables: dict[str, str]) -> str:
     except ConfigError as exc:
         return f"{exc}\n{exc!r}"
     return f"{settings_!r}\n{settings_}\n{settings_.redis_url}"
+
+
+@pytest.mark.parametrize(
+    ("value", "mode"), [("auto", "auto"), ("TRUE", "true"), (" false ", "false")]
+)
+def test_streams_cluster_takes_auto_true_or_false(value: str, mode: str) -> None:
+    assert from_env(env(STREAMS_CLUSTER=value)).cluster == mode
+
+
+def test_streams_cluster_rejects_other_values_naming_the_variable() -> None:
+    with pytest.raises(ConfigError, match="STREAMS_CLUSTER"):
+        from_env(env(STREAMS_CLUSTER="yes"))

@@ -41,7 +41,17 @@ def test_crc16_matches_the_cluster_spec_test_vector() -> None:
 def test_all_keys_of_a_queue_share_one_slot(prefix: str, queue: str) -> None:
     keys = Keys(prefix)
 
-    slots = {cluster_slot(k) for k in (keys.stream(queue), keys.dead(queue), keys.stats(queue))}
+    queue_keys = (
+        keys.stream(queue),
+        keys.dead(queue),
+        keys.stats(queue),
+        keys.scheduled(queue),
+        keys.scheduled_messages(queue),
+        keys.dedupe(queue, "order-1"),
+        keys.paused(queue),
+        keys.rate_limit(queue),
+    )
+    slots = {cluster_slot(k) for k in queue_keys}
 
     assert len(slots) == 1
 
@@ -59,6 +69,11 @@ def test_keys_are_distinct_and_under_the_prefix() -> None:
         keys.stream("ml"),
         keys.dead("ml"),
         keys.stats("ml"),
+        keys.scheduled("ml"),
+        keys.scheduled_messages("ml"),
+        keys.dedupe("ml", "k"),
+        keys.paused("ml"),
+        keys.rate_limit("ml"),
         keys.workers(),
         keys.worker("w1"),
         keys.scheduler_leader(),
@@ -76,3 +91,43 @@ def test_keys_are_distinct_and_under_the_prefix() -> None:
 def test_prefixes_do_not_collide() -> None:
     assert Keys("a").stream("b") != Keys("a:b").stream("")
     assert Keys("godo").stream("ml") != Keys("godo2").stream("ml")
+
+
+def test_on_a_cluster_the_scheduler_keys_and_a_queue_stream_share_no_assumption() -> None:
+    keys = Keys("godo", cluster=True)
+    scheduler = (keys.scheduler_leader(), keys.scheduler_tick("j", 3), keys.scheduler_last("j"))
+
+    assert len({cluster_slot(k) for k in scheduler}) == 1
+    assert keys.one_slot(*scheduler)
+    assert not keys.one_slot(keys.scheduler_leader(), keys.stream("events"))
+
+
+def test_on_a_cluster_all_application_data_shares_one_slot() -> None:
+    keys = Keys("godo", cluster=True)
+    data = [keys.data("event", "x"), keys.data("tag", "jazz"), keys.data("day", "2030-01-01")]
+
+    assert len({cluster_slot(k) for k in data}) == 1
+
+
+def test_on_one_server_keys_keep_their_names_and_anything_goes_together() -> None:
+    keys = Keys("godo")
+
+    assert keys.data("event", "x") == "godo:data:event:x"
+    assert keys.scheduler_leader() == "godo:scheduler:leader"
+    assert keys.one_slot(keys.scheduler_leader(), keys.stream("events"))
+
+
+@pytest.mark.parametrize("partition", [0, 1, 7])
+def test_each_partition_has_its_own_slot_for_all_its_keys(partition: int) -> None:
+    part = Keys("godo").of(partition)
+    names = (part.stream("events"), part.dead("events"), part.stats("events"))
+
+    assert names[0] == f"{{godo:events:{partition}}}:stream"
+    assert len({cluster_slot(k) for k in names}) == 1
+
+
+def test_the_unnumbered_partition_is_the_queue_as_before() -> None:
+    keys = Keys("godo")
+
+    assert keys.of(None).stream("events") == keys.stream("events") == "{godo:events}:stream"
+    assert keys.of(3).partitions("events") == keys.partitions("events")
