@@ -82,7 +82,7 @@ def _lifespan(
             yield
         finally:
             # Background refreshes first: they use the clients closed below.
-            for cache in (api.cache, board.history, board.extras):
+            for cache in (api.cache, api.save_config, board.history, board.extras):
                 await cache.aclose()
             for client in (api.redis, api.health_redis):
                 await client.aclose()  # and its pool (create_redis uses Redis.from_pool)
