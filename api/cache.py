@@ -6,11 +6,12 @@ its own writes at once; other processes' writes show within the time to live.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Final, Generic, TypeVar
 
-import anyio
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,35 +19,101 @@ T = TypeVar("T")
 READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+@dataclass(frozen=True)
+class _Entry(Generic[T]):
+    at: float
+    generation: int
+    value: T
+
+
+@dataclass(frozen=True)
+class _Flight(Generic[T]):
+    generation: int
+    task: asyncio.Task[T]
+
+
 class TtlCache(Generic[T]):
     """Keep each computed value for ttl_s; concurrent callers share one computation.
 
-    Failures are not cached, so the next call tries again. invalidate() makes every caller
-    that arrives afterwards wait for a value computed afterwards.
+    A fresh value is returned without yielding to the event loop. A value older than ttl_s
+    but younger than max_stale_s (2 x ttl_s unless given) is still returned at once while a
+    single background task computes its successor (stale-while-revalidate), so a request
+    never queues behind the Redis round trips of a refresh. Callers with no usable value wait
+    for the one computation in flight. Failures are not cached: a failed refresh drops the
+    value, so the next caller computes again and sees the error. invalidate() makes every
+    caller that arrives afterwards wait for a value computed afterwards.
     """
 
-    def __init__(self, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_stale_s: float | None = None,
+    ) -> None:
         self.ttl_s = ttl_s
+        self.max_stale_s = 2 * ttl_s if max_stale_s is None else max_stale_s
         self.clock = clock
         self._generation = 0
-        self._values: dict[str, tuple[float, int, T]] = {}
-        self._locks: dict[str, anyio.Lock] = {}
+        self._values: dict[str, _Entry[T]] = {}
+        self._flights: dict[str, _Flight[T]] = {}
 
     def invalidate(self) -> None:
         """Forget every value, and any computation already under way."""
         self._generation += 1
 
     async def get(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
-        wanted = self._generation
-        lock = self._locks.setdefault(key, anyio.Lock())
-        async with lock:
-            cached = self._values.get(key)
-            if cached is not None and cached[1] >= wanted and self.clock() - cached[0] < self.ttl_s:
-                return cached[2]
-            generation = self._generation  # a write from now on is not seen by this value
+        cached = self._values.get(key)
+        if cached is not None and cached.generation == self._generation:
+            age = self.clock() - cached.at
+            if age < self.ttl_s:
+                return cached.value
+            if age < self.max_stale_s:
+                self._flight(key, compute)  # refresh in the background; serve this one
+                return cached.value
+        # shield: a caller that times out or goes away leaves the computation to the others
+        return await asyncio.shield(self._flight(key, compute).task)
+
+    async def aclose(self) -> None:
+        """Cancel the computations in flight (before the clients they use are closed)."""
+        flights = [f.task for f in self._flights.values()]
+        for task in flights:
+            task.cancel()
+        await asyncio.gather(*flights, return_exceptions=True)
+
+    def _flight(self, key: str, compute: Callable[[], Awaitable[T]]) -> _Flight[T]:
+        """The computation of key in flight since the last invalidation, started if none."""
+        flight = self._flights.get(key)
+        if flight is None or flight.generation < self._generation:
+            # A write from now on is not seen by this value.
+            generation = self._generation
+            task = asyncio.create_task(self._compute(key, generation, compute))
+            task.add_done_callback(consume_outcome)
+            flight = self._flights[key] = _Flight(generation, task)
+        return flight
+
+    async def _compute(self, key: str, generation: int, compute: Callable[[], Awaitable[T]]) -> T:
+        try:
             value = await compute()
-            self._values[key] = (self.clock(), generation, value)
+        except BaseException:
+            cached = self._values.get(key)
+            if cached is not None and cached.generation <= generation:
+                del self._values[key]  # not served stale after a failure
+            raise
+        else:
+            cached = self._values.get(key)
+            if cached is None or cached.generation <= generation:
+                self._values[key] = _Entry(self.clock(), generation, value)
             return value
+        finally:
+            flight = self._flights.get(key)
+            if flight is not None and flight.generation == generation:
+                del self._flights[key]
+
+
+def consume_outcome(task: asyncio.Task[T]) -> None:
+    """Mark a shared task's failure as seen: its callers may all have gone."""
+    if not task.cancelled():
+        task.exception()
 
 
 def invalidate_after_writes(invalidate: Callable[[], None]) -> Callable[[ASGIApp], ASGIApp]:

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from api.schemas import ErrorOut
 from streams.client import redact
-from streams.errors import NotDurableError, UnknownQueueError, ValidationError
+from streams.errors import ConfigError, NotDurableError, UnknownQueueError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,13 @@ def _not_durable(request: AnyRequest, exc: NotDurableError) -> Response[ErrorOut
     return _answer(503, str(exc))
 
 
+def _server_unfit(request: AnyRequest, exc: ConfigError) -> Response[ErrorOut]:
+    # A setting the server can't honour (STREAMS_PUBLISH_FSYNC without AOF): the operator's
+    # to fix, not the caller's, and nothing was written.
+    log.error("%s %s: %s", request.method, request.url.path, exc)
+    return _answer(503, str(exc))
+
+
 def _redis_down(request: AnyRequest, exc: RedisError) -> Response[ErrorOut]:
     log.warning("%s %s: redis unavailable: %s", request.method, request.url.path, redact(str(exc)))
     return _answer(503, f"redis unavailable: {type(exc).__name__}")
@@ -85,6 +92,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     UnknownQueueError: _unknown_queue,
     ValidationError: _invalid_payload,
     NotDurableError: _not_durable,
+    ConfigError: _server_unfit,
     ResponseError: _redis_refused,
     RedisError: _redis_down,
 }

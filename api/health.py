@@ -157,7 +157,7 @@ class HealthController(Controller):
     async def health(self, api: NamedDependency[ApiState]) -> Response[HealthOut]:
         try:
             with anyio.fail_after(api.health_timeout_s):
-                await api.health_client.ping()  # uncached: a cached snapshot may outlive Redis
+                await api.ping()  # uncached: a cached snapshot may outlive Redis
                 snapshot = await api.snapshot(health=True)
                 save = await api.save_config.get("save", lambda: save_config(api.health_client))
         except (RedisError, TimeoutError, OSError) as exc:

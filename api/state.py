@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api.cache import TtlCache
 from streams.cluster_client import ClusterState, cluster_state
@@ -37,6 +39,15 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @dataclass
+class _Ping:
+    """One PING in flight and its outcome, shared by the callers that joined it."""
+
+    done: asyncio.Event
+    error: Exception | None = None
+    task: asyncio.Task[None] | None = None  # referenced so it is not collected mid-flight
+
+
+@dataclass
 class ApiState:
     settings: Settings
     registry: Registry
@@ -51,6 +62,7 @@ class ApiState:
     # The Prometheus text of the last snapshot: rendering it cost ~40 % of the API's CPU under
     # a scrape storm (bench W5) when done per request, though the snapshot changes once a second.
     _exposition: tuple[Snapshot, bytes] | None = field(default=None, repr=False)
+    _ping: _Ping | None = field(default=None, repr=False)
 
     def exposition(self, snapshot: Snapshot, render: Callable[[Snapshot], bytes]) -> bytes:
         """Render a snapshot once, however many requests show it."""
@@ -69,6 +81,36 @@ class ApiState:
         if self.health_redis is None:
             raise RuntimeError("the app's Redis client is used outside its lifespan")
         return self.health_redis
+
+    async def ping(self) -> None:
+        """PING Redis on the health client; concurrent callers share the PING in flight.
+
+        Never a cached answer: each caller gets the reply to a PING sent at most one round
+        trip before it asked. Under a /health storm (bench W5) a PING per request queued for
+        the health pool's 4 connections, one event-loop turn per round, and held up the
+        health snapshot's own commands behind them. Callers wait on an Event, not on the
+        task: it wakes them one loop turn after the reply, where awaiting a shielded task
+        takes two more, and a caller that gives up cancels only its own wait.
+        """
+        flight = self._ping
+        if flight is None:
+            flight = self._ping = _Ping(asyncio.Event())
+            flight.task = asyncio.create_task(self._ping_once(flight))
+        await flight.done.wait()
+        if flight.error is not None:
+            raise flight.error
+
+    async def _ping_once(self, flight: _Ping) -> None:
+        try:
+            await self.health_client.ping()
+        except asyncio.CancelledError:
+            flight.error = RedisConnectionError("the health PING was cancelled")
+            raise
+        except Exception as exc:  # noqa: BLE001  # handed to every caller
+            flight.error = exc
+        finally:
+            self._ping = None
+            flight.done.set()
 
     async def snapshot(self, *, health: bool = False) -> Snapshot:
         """Return the cached snapshot (the health path has its own, with its own client)."""

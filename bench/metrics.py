@@ -67,6 +67,7 @@ METRICS: Final = (
     Metric("w5_p99_ms_health", "W5 API", "p99 /health", "ms", False, max_value=50.0),
     Metric("w5_p99_ms_metrics_redis", "W5 API", "p99 /metrics/redis", "ms", False, max_value=50.0),
     Metric("w5_p99_ms_metrics", "W5 API", "p99 /metrics", "ms", False, max_value=50.0),
+    Metric("w5_api_cpu_us", "W5 API", "API CPU per request", "us", False),
     Metric("w5_backlog_left", "W5 API", "backlog not yet drained at the end", "msgs", False),
     Metric("w5_errors", "W5 API", "failed requests", "", False, max_value=0.0),
     Metric("w7_rps", "W7 dashboard", "requests/s, 16 connections", "req/s", True),
@@ -87,6 +88,7 @@ METRICS: Final = (
         False,
         max_value=50.0,
     ),
+    Metric("w7_api_cpu_us", "W7 dashboard", "API CPU per request", "us", False),
     Metric("w7_backlog_left", "W7 dashboard", "backlog not yet drained at the end", "msgs", False),
     Metric("w7_errors", "W7 dashboard", "failed requests", "", False, max_value=0.0),
     *(

@@ -40,12 +40,17 @@ async def run(rig: Rig, impl: str, cfg: BenchConfig) -> dict[str, float]:
         try:
             await _wait_healthy(port, api, cfg.timeout_s)
             worker.check_alive()
+            cpu_s = api.cpu_s()
             result = await _drive(rig, prefix, port, cfg)
+            cpu_s = api.cpu_s() - cpu_s
             _read, pending, lag = await group_state(redis, stream_of(prefix))
         finally:
             api.stop()
             worker.stop()
-        return _metrics(result) | {"w5_backlog_left": float(pending + max(lag, 0))}
+        return _metrics(result) | {
+            "w5_backlog_left": float(pending + max(lag, 0)),
+            "w5_api_cpu_us": cpu_s * 1e6 / max(result["requests"], 1),
+        }
     finally:
         await drop(redis, prefix)
         await redis.aclose()

@@ -131,18 +131,19 @@ class LocalCluster:
         _wait(self.healthy, "cluster_state:ok on every node", deadline_s)
 
     def _all_known(self) -> bool:
-        return all(
-            int(_client(port).cluster("INFO")["cluster_known_nodes"]) == len(self.nodes)
-            for port in self.ports
-        )
+        for port in self.ports:
+            with _client(port) as client:
+                if int(client.cluster("INFO")["cluster_known_nodes"]) != len(self.nodes):
+                    return False
+        return True
 
     def healthy(self) -> bool:
         """True when every running node says cluster_state:ok and every replica is in sync."""
         for node in self.running():
-            client = _client(node.port)
-            if client.cluster("INFO")["cluster_state"] != "ok":
-                return False
-            info = client.info("replication")
+            with _client(node.port) as client:
+                if client.cluster("INFO")["cluster_state"] != "ok":
+                    return False
+                info = client.info("replication")
             if info["role"] == "slave" and info.get("master_link_status") != "up":
                 return False
         return True

@@ -282,11 +282,12 @@ class QueueConsumer:
                 raise await wrong_type(self.redis, self.stream) from None
             if code not in ("NOGROUP", "UNBLOCKED"):
                 raise
-            log.warning(
-                "queue=%s: consumer group %s is missing (server restarted?), recreating",
-                self.queue,
-                self.group,
+            why = (
+                "is missing (server restarted?)"
+                if code == "NOGROUP"
+                else "read was interrupted by the server (stream deleted, or a failover)"
             )
+            log.warning("queue=%s: consumer group %s %s, recreating", self.queue, self.group, why)
             await ensure_group(self.redis, self.stream, self.group)
             return []
         if not reply:

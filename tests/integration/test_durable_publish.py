@@ -130,6 +130,19 @@ async def test_fsync_with_aof_off_is_refused_before_anything_is_written(
     assert await stream_length(redis, prefix) == 0
 
 
+async def test_the_api_answers_503_when_fsync_is_asked_of_a_server_without_aof(
+    redis_url: str, redis: Redis, prefix: str
+) -> None:
+    async with api_client(redis_url, prefix, publish_fsync=True) as client:
+        answer = await client.post(
+            "/queues/default/messages", json={"type": "ping", "data": PING}, headers=AUTH
+        )
+
+    assert answer.status_code == 503
+    assert answer.json()["detail"].startswith("STREAMS_PUBLISH_FSYNC: the server has appendonly")
+    assert await stream_length(redis, prefix) == 0
+
+
 async def test_fsync_with_aof_on_waits_for_the_local_fsync(tmp_path: Path, prefix: str) -> None:
     with LocalServer(binary=server_binary(), data_dir=tmp_path) as server:
         # appendfsync everysec: the fsync that WAITAOF waits for comes within about a second.

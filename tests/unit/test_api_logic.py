@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import msgspec
@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar, get
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
@@ -18,10 +19,12 @@ from api.cache import TtlCache
 from api.errors import EXCEPTION_HANDLERS
 from api.health import assess
 from api.prometheus import exposition
-from api.state import Snapshot
+from api.state import ApiState, Snapshot
 from streams.config import Secret, Settings
 from streams.heartbeat import WorkerInfo
 from streams.inspect import QueueState
+from streams.keys import Keys
+from streams.router import Registry
 
 INFO: dict[str, Any] = {
     "redis_version": "7.2.0",
@@ -82,7 +85,7 @@ async def test_cache_computes_once_within_the_ttl_and_again_after() -> None:
         return len(calls)
 
     first, second = await cache.get("k", compute), await cache.get("k", compute)
-    now[0] = 1.5
+    now[0] = 2.0  # between 1 and 2 s the old value is served while one is computed
     third = await cache.get("k", compute)
 
     assert (first, second, third) == (1, 1, 2)
@@ -125,6 +128,56 @@ async def test_cache_does_not_keep_failures() -> None:
     with pytest.raises(ConnectionError):
         await cache.get("k", fail)
     assert await cache.get("k", succeed) == 1
+
+
+class Pings:
+    """A health client whose PING replies when told to (or fails)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.reply = anyio.Event()
+        self.error: Exception | None = None
+
+    async def ping(self) -> bool:
+        self.sent += 1
+        await self.reply.wait()
+        if self.error is not None:
+            raise self.error
+        return True
+
+
+async def test_concurrent_health_pings_share_the_ping_in_flight() -> None:
+    pings = Pings()
+    api = ApiState(SETTINGS, Registry(), Keys("p"), health_redis=cast("Redis", pings))
+    async with anyio.create_task_group() as tg:
+        for _ in range(20):
+            tg.start_soon(api.ping)
+        await anyio.wait_all_tasks_blocked()
+        pings.reply.set()
+    await api.ping()  # the PING in flight has landed: a caller now sends its own
+    assert pings.sent == 2
+
+
+async def test_a_failed_shared_ping_fails_every_caller_and_is_not_kept() -> None:
+    pings = Pings()
+    pings.error = RedisConnectionError("down")
+    api = ApiState(SETTINGS, Registry(), Keys("p"), health_redis=cast("Redis", pings))
+    failures: list[str] = []
+
+    async def ping() -> None:
+        try:
+            await api.ping()
+        except RedisConnectionError as exc:
+            failures.append(str(exc))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(3):
+            tg.start_soon(ping)
+        await anyio.wait_all_tasks_blocked()
+        pings.reply.set()
+    pings.error = None
+    await api.ping()
+    assert (failures, pings.sent) == (["down"] * 3, 2)
 
 
 def test_health_is_healthy_without_backlog_or_risk() -> None:
