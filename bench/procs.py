@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import compileall
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -15,6 +16,18 @@ from bench.rig import GROUP, BenchError
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 APP: Final = "bench.app:registry"
+PACKAGES: Final = ("streams", "api", "consumers", "godo", "bench")
+
+
+def compile_sources(root: Path = ROOT, packages: Sequence[str] = PACKAGES) -> None:
+    """Write the project's bytecode, as installing a package does (redis-py's already is).
+
+    Under PYTHONDONTWRITEBYTECODE (or in a fresh checkout) every godo-streams process would
+    otherwise compile its modules from source at start: about 0.1 s of CPU that the raw
+    loop, which imports only installed packages, never pays.
+    """
+    for package in packages:
+        compileall.compile_dir(root / package, quiet=1)
 
 
 def _env(url: str, extra: Mapping[str, str]) -> dict[str, str]:

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.payload import NOOP_TYPE, item
-from bench.procs import APP, Consumer, _env
+from bench.procs import APP, Consumer, _env, compile_sources
 from bench.rig import Rig, create_group, drop, preload, stream_of, wait_drained
 from streams.server import LocalServer
 
@@ -28,6 +28,7 @@ async def record(messages: int, out: Path, rate: int, extra_env: dict[str, str])
     py_spy = shutil.which("py-spy")
     if py_spy is None:
         raise SystemExit("py-spy is not installed: pip install py-spy")
+    compile_sources()
     with LocalServer() as server, tempfile.TemporaryDirectory() as tmp:
         rig = Rig(server.url, Path(tmp))
         prefix = rig.new_prefix()

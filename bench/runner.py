@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from bench import w1_drain, w2_publish, w2_replicated, w3_latency, w5_api, w6_cluster, w7_dashboard
 from bench.config import BenchConfig
+from bench.procs import compile_sources
 from bench.rig import BenchError, Rig
 from streams.server import LocalServer
 
@@ -65,6 +66,7 @@ class Results:
 async def run_all(cfg: BenchConfig, log: Log) -> tuple[Results, str]:
     """Start a private server, run every selected workload cfg.repeats times; return results."""
     results = Results()
+    compile_sources()
     with LocalServer() as server, tempfile.TemporaryDirectory(prefix="godo-bench-") as tmp:
         version = _server_version(server)
         rig = Rig(server.url, Path(tmp))

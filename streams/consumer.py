@@ -264,6 +264,9 @@ class QueueConsumer:
                     continue
                 self.idle = not entries and not self.held
                 self._enqueue(entries)
+                if 0 < len(entries) < self.concurrency:
+                    # A trickle: let the handlers start these before the next read is sent.
+                    await anyio.lowlevel.checkpoint()
         finally:
             self._reader_done.set()
 
@@ -305,9 +308,9 @@ class QueueConsumer:
     def _enqueue(self, entries: list[Entry]) -> None:
         if not entries:
             return
-        for entry in entries:
-            self.held[entry[0]] = None
-            self.leased[entry[0]] = None
+        ids = dict.fromkeys([entry[0] for entry in entries])
+        self.held.update(ids)
+        self.leased.update(ids)
         self._work.extend(entries)
         self._work_ready.set()
 
@@ -368,23 +371,34 @@ class QueueConsumer:
     # -- handling ----------------------------------------------------------------------------
 
     async def _handle_loop(self) -> None:
+        # Per message, so what never changes after __init__ is looked up once here.
+        work, gate, limiter, tracing, process = (
+            self._work,
+            self.gate,
+            self._limiter,
+            self._tracing,
+            self._process,
+        )
         handled = 0
         while not self._stopping:
-            if not self._work or self.gate.paused:
-                await (self.gate.wait() if self._work else self._wait_for_work())
+            if not work or gate.paused:
+                await (gate.wait() if work else self._wait_for_work())
                 continue
-            entry = self._work.popleft()
-            if self._limiter is not None and not await self._limiter.acquire(
-                len(self._work) + 1, lambda: self._stopping
+            entry = work.popleft()
+            if limiter is not None and not await limiter.acquire(
+                len(work) + 1, lambda: self._stopping
             ):
-                self._work.appendleft(entry)  # stopping: released with the rest at shutdown
+                work.appendleft(entry)  # stopping: released with the rest at shutdown
                 return
             self._active += 1
             try:
-                if self.shared_capacity is None:
+                shared = self.shared_capacity
+                if shared is None and tracing is None:
+                    await process(entry)  # the plain path: no coroutine in between
+                elif shared is None:
                     await self._handle(entry)
                 else:
-                    async with self.shared_capacity:
+                    async with shared:
                         await self._handle(entry)
             except Exception as exc:  # noqa: BLE001  # logged below
                 self._lost(entry, exc)

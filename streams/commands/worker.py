@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib.util
 import logging
 import os
@@ -62,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     registry = load_registry(args.app)
     for queue in args.queues:
         settings.queue(queue)
+    # What start-up built (modules, the registry) lives as long as the process: keep the
+    # collector from walking it again, a pause of 10-30 ms per full collection otherwise.
+    gc.freeze()
     anyio.run(_serve, settings, registry, args, backend_options={"use_uvloop": _has_uvloop()})
     return 0
 
