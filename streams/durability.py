@@ -50,25 +50,13 @@ class Durability:
             NotDurableError: fewer confirmations than required within the timeout; the
                 entries stay in the stream.
         """
-        aof = self.fsync and await _waitaof_available(redis)
-        async with redis.pipeline(transaction=False) as pipe:
-            if atomic:
-                pipe.execute_command("MULTI")
+
+        async def write(pipe: Pipeline) -> None:
             for fields in batch:
                 pipe.xadd(stream, fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
-            if atomic:
-                pipe.execute_command("EXEC")
-            if aof:
-                pipe.waitaof(1, self.replicas, self.timeout_ms)
-            else:
-                pipe.wait(self.replicas, self.timeout_ms)
-            replies = await pipe.execute()
-        written = replies[-2] if atomic else replies[:-1]
-        ids = [_entry_id(reply) for reply in written]
-        shortfall = self._shortfall(replies[-1], aof)
-        if shortfall:
-            raise NotDurableError(queue, ids, shortfall)
-        return ids
+
+        written = await self.confirm(redis, queue, write, atomic=atomic)
+        return [_entry_id(reply) for reply in written]
 
     async def confirm(
         self,
