@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any, Final
 
 import httpx
@@ -29,34 +30,47 @@ def available() -> bool:
 
 async def run(rig: Rig, impl: str, cfg: BenchConfig) -> dict[str, float]:
     """Load the API for cfg.api_s while a worker drains cfg.api_backlog messages."""
+    result, figures = await load_while_draining(rig, cfg, "w5", PATHS, cfg.api_connections)
+    return _metrics(result) | figures
+
+
+async def load_while_draining(
+    rig: Rig, cfg: BenchConfig, name: str, paths: Sequence[str], connections: int
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Drive paths of a fresh API for cfg.api_s while a worker drains cfg.api_backlog messages.
+
+    Returns the load driver's result and `<name>_backlog_left` / `<name>_api_cpu_us`.
+    """
     prefix = rig.new_prefix()
     redis = rig.client()
     try:
         await preload(redis, stream_of(prefix), cfg.api_backlog, item, NOOP_TYPE)
         await create_group(redis, stream_of(prefix))
-        worker = godo_worker(rig.url, prefix, rig.scratch_file("w5-worker.log"), **cfg.extra_env)
+        worker = godo_worker(
+            rig.url, prefix, rig.scratch_file(f"{name}-worker.log"), **cfg.extra_env
+        )
         port = free_port()
-        api = _start_api(rig, prefix, port)
+        api = _start_api(rig, prefix, port, name)
         try:
             await _wait_healthy(port, api, cfg.timeout_s)
             worker.check_alive()
             cpu_s = api.cpu_s()
-            result = await _drive(rig, prefix, port, cfg)
+            result = await _drive(rig, port, cfg, name, paths, connections)
             cpu_s = api.cpu_s() - cpu_s
             _read, pending, lag = await group_state(redis, stream_of(prefix))
         finally:
             api.stop()
             worker.stop()
-        return _metrics(result) | {
-            "w5_backlog_left": float(pending + max(lag, 0)),
-            "w5_api_cpu_us": cpu_s * 1e6 / max(result["requests"], 1),
+        return result, {
+            f"{name}_backlog_left": float(pending + max(lag, 0)),
+            f"{name}_api_cpu_us": cpu_s * 1e6 / max(result["requests"], 1),
         }
     finally:
         await drop(redis, prefix)
         await redis.aclose()
 
 
-def _start_api(rig: Rig, prefix: str, port: int) -> Consumer:
+def _start_api(rig: Rig, prefix: str, port: int, name: str) -> Consumer:
     argv = [sys.executable, "-m", "godo", "api", "--port", str(port)]
     help_text = subprocess.run(
         [*argv[:4], "--help"],
@@ -72,7 +86,7 @@ def _start_api(rig: Rig, prefix: str, port: int) -> Consumer:
         rig.url,
         {"STREAMS_PREFIX": prefix, "STREAMS_APP": "bench.app:registry", "STREAMS_API_TOKEN": TOKEN},
     )
-    return Consumer(argv, env, rig.scratch_file("w5-api.log"))
+    return Consumer(argv, env, rig.scratch_file(f"{name}-api.log"))
 
 
 async def _wait_healthy(port: int, api: Consumer, timeout_s: float) -> None:
@@ -86,19 +100,21 @@ async def _wait_healthy(port: int, api: Consumer, timeout_s: float) -> None:
             except httpx.HTTPError:
                 pass
             await asyncio.sleep(0.05)
-    raise BenchError(f"W5: the API on port {port} did not answer /health within {timeout_s:g}s")
+    raise BenchError(f"the API on port {port} did not answer /health within {timeout_s:g}s")
 
 
-async def _drive(rig: Rig, prefix: str, port: int, cfg: BenchConfig) -> dict[str, Any]:
+async def _drive(
+    rig: Rig, port: int, cfg: BenchConfig, name: str, paths: Sequence[str], connections: int
+) -> dict[str, Any]:
     argv = [
         sys.executable,
         "-m",
         "bench.http_load",
         f"http://127.0.0.1:{port}",
         "--paths",
-        ",".join(PATHS),
+        ",".join(paths),
         "--connections",
-        str(cfg.api_connections),
+        str(connections),
         "--duration-s",
         str(cfg.api_s),
     ]
@@ -113,9 +129,10 @@ async def _drive(rig: Rig, prefix: str, port: int, cfg: BenchConfig) -> dict[str
         out, err = await asyncio.wait_for(proc.communicate(), cfg.api_s + cfg.timeout_s)
     except TimeoutError:
         proc.kill()
-        raise BenchError("W5: the load driver did not finish in time") from None
+        raise BenchError(f"{name.upper()}: the load driver did not finish in time") from None
     if proc.returncode != 0:
-        raise BenchError(f"W5: the load driver failed: {err.decode(errors='replace')[-1000:]}")
+        detail = err.decode(errors="replace")[-1000:]
+        raise BenchError(f"{name.upper()}: the load driver failed: {detail}")
     return dict(json.loads(out))
 
 
