@@ -17,12 +17,12 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.retry import Retry as SyncRetry
 
 from streams.config import Settings, is_sentinel_url
 from streams.errors import ConfigError
+from streams.pool import take_slot
 
 log = logging.getLogger(__name__)
 
@@ -77,17 +77,7 @@ class _Cluster(RedisCluster):
         self._free = asyncio.Semaphore(max_connections)
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        if self._free.locked():
-            try:
-                async with asyncio.timeout(self._wait_s):
-                    await self._free.acquire()
-            except TimeoutError:
-                raise RedisConnectionError(
-                    f"no Redis connection free after {self._wait_s:g} s: all "
-                    f"{self._bound} are in use (raise STREAMS_MAX_CONNECTIONS?)"
-                ) from None
-        else:
-            await self._free.acquire()
+        await take_slot(self._free, self._wait_s, self._bound)
         try:
             return await super().execute_command(*args, **kwargs)
         finally:

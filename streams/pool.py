@@ -55,14 +55,19 @@ class BoundedConnectionPool(ConnectionPool):
                 self._free.release()
 
     async def _take_slot(self) -> None:
-        if not self._free.locked():
-            await self._free.acquire()  # returns at once: a slot is free
-            return
-        try:
-            async with asyncio.timeout(self._wait_s):
-                await self._free.acquire()
-        except TimeoutError:
-            raise RedisConnectionError(
-                f"no Redis connection free after {self._wait_s:g} s: all "
-                f"{self.max_connections} are in use (raise STREAMS_MAX_CONNECTIONS?)"
-            ) from None
+        await take_slot(self._free, self._wait_s, self.max_connections)
+
+
+async def take_slot(free: asyncio.Semaphore, wait_s: float, bound: int) -> None:
+    """Take one of bound connection slots, waiting up to wait_s for one to be released."""
+    if not free.locked():
+        await free.acquire()  # returns at once: a slot is free
+        return
+    try:
+        async with asyncio.timeout(wait_s):
+            await free.acquire()
+    except TimeoutError:
+        raise RedisConnectionError(
+            f"no Redis connection free after {wait_s:g} s: all "
+            f"{bound} are in use (raise STREAMS_MAX_CONNECTIONS?)"
+        ) from None
