@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from redis.asyncio import Redis
@@ -23,7 +23,6 @@ from streams.version import parse_version
 
 log = logging.getLogger(__name__)
 
-Fields = dict[str, str | bytes]
 WAITAOF_SINCE: Final = (7, 2)
 # Per client: does the server have WAITAOF and AOF on. Asked once (INFO), not per publish.
 _servers: weakref.WeakKeyDictionary[Redis, bool] = weakref.WeakKeyDictionary()
@@ -40,23 +39,6 @@ class Durability:
     @property
     def required(self) -> bool:
         return self.replicas > 0 or self.fsync
-
-    async def append(
-        self, redis: Redis, queue: str, stream: str, batch: Sequence[Fields], *, atomic: bool
-    ) -> list[str]:
-        """XADD every entry (in MULTI/EXEC when atomic), then WAIT or WAITAOF; return the ids.
-
-        Raises:
-            NotDurableError: fewer confirmations than required within the timeout; the
-                entries stay in the stream.
-        """
-
-        async def write(pipe: Pipeline) -> None:
-            for fields in batch:
-                pipe.xadd(stream, fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
-
-        written = await self.confirm(redis, queue, write, atomic=atomic)
-        return [_entry_id(reply) for reply in written]
 
     async def confirm(
         self,

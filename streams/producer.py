@@ -88,7 +88,7 @@ class Producer:
                 else self._part(await self._partition(queue, key))[0].stream(queue)
             )
             entry_id = await self.redis.xadd(stream, fields)  # type: ignore[arg-type]  # redis-py's FieldT is invariant
-            return Published(entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id))
+            return published(entry_id)
         window = dedupe_window(key, dedupe_ms, qs.dedupe_ms)
         if not plain:
             due_args(delay_ms, at)  # a bad delay fails before anything is traced or sent
@@ -199,18 +199,10 @@ class Producer:
         """Append one partition's batch atomically (deduplicated, durable when configured)."""
         keys, enqueuer = part
         stream = keys.stream(queue)
-        if not window:
-            if self.durability.required:
-                return await self.durability.append(self.redis, queue, stream, batch, atomic=True)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                for fields in batch:
-                    pipe.xadd(stream, fields)  # type: ignore[arg-type]  # see publish()
-                ids = await pipe.execute()
-            return [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
 
         async def write(pipe: Pipeline) -> None:
             for fields in batch:
-                if "key" in fields:
+                if window and "key" in fields:
                     await enqueuer.enqueue(
                         queue, fields, delay_ms=None, at=None, window_ms=window, client=pipe
                     )
