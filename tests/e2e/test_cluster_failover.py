@@ -52,36 +52,42 @@ async def test_a_master_failover_is_ridden_through(
                 refused += 1
             await anyio.sleep(0.005)
 
-    # Given a worker draining a queue of 4 partitions while a producer publishes
-    workers(url, prefix)
-    await publish(range(300))
-    wait_until_sync(lambda: len(handled(client, prefix)) >= 100, timeout_s=20)
-    # When the master of partition 0 is killed with SIGKILL mid-stream
-    slot = client.keyslot(Keys(prefix).of(0).stream("default"))
-    victim = replicated.master_of(slot)
-    victim.kill()
-    killed = time.monotonic()
-    await publish(range(300, 600))
-    # Then its replica takes over and work resumes within 15 s
-    wait_until_sync(lambda: _served_by_other(replicated, slot, victim.port), timeout_s=15)
-    promoted_s = time.monotonic() - killed
-    await publish(range(600, 700))
-    wait_until_sync(lambda: set(range(600, 700)) <= handled(client, prefix), timeout_s=15)
-    resumed_s = time.monotonic() - killed
-    wait_until_sync(lambda: _settled(client, prefix, acknowledged), timeout_s=15, interval_s=0.2)
-    done = handled(client, prefix)
-    lost = sorted(set(acknowledged) - _in_streams(client, prefix))
-    unrecorded = sorted(set(acknowledged) - done)
-    redelivered = sum(1 for count in attempts(client, prefix).values() if count > 1)
-    print(  # noqa: T201  # the figures the issue asks to report
-        f"failover: replica serving after {promoted_s:.1f}s, new work handled after "
-        f"{resumed_s:.1f}s; published {len(acknowledged)} acknowledged, {refused} refused; "
-        f"redelivered {redelivered}; acknowledged but gone from the streams {len(lost)}; "
-        f"not in the handled set {len(unrecorded)} (a handler's write to a dead master can be "
-        "lost the same way)"
-    )
-    await redis.aclose()
-    client.close()
+    try:
+        # Given a worker draining a queue of 4 partitions while a producer publishes
+        workers(url, prefix)
+        await publish(range(300))
+        wait_until_sync(lambda: len(handled(client, prefix)) >= 100, timeout_s=20)
+        # When the master of partition 0 is killed with SIGKILL mid-stream
+        slot = client.keyslot(Keys(prefix).of(0).stream("default"))
+        victim = replicated.master_of(slot)
+        victim.kill()
+        killed = time.monotonic()
+        await publish(range(300, 600))
+        # Then its replica takes over and work resumes within 15 s
+        wait_until_sync(lambda: _served_by_other(replicated, slot, victim.port), timeout_s=15)
+        promoted_s = time.monotonic() - killed
+        await publish(range(600, 700))
+        wait_until_sync(lambda: set(range(600, 700)) <= handled(client, prefix), timeout_s=15)
+        resumed_s = time.monotonic() - killed
+        # Entries of the dead master's consumers come back after the visibility timeout; a loaded
+        # machine needs more than 15 s for that (the 15 s promise above is checked by resumed_s).
+        wait_until_sync(
+            lambda: _settled(client, prefix, acknowledged), timeout_s=30, interval_s=0.2
+        )
+        done = handled(client, prefix)
+        lost = sorted(set(acknowledged) - _in_streams(client, prefix))
+        unrecorded = sorted(set(acknowledged) - done)
+        redelivered = sum(1 for count in attempts(client, prefix).values() if count > 1)
+        print(  # noqa: T201  # the figures the issue asks to report
+            f"failover: replica serving after {promoted_s:.1f}s, new work handled after "
+            f"{resumed_s:.1f}s; published {len(acknowledged)} acknowledged, {refused} refused; "
+            f"redelivered {redelivered}; acknowledged but gone from the streams {len(lost)}; "
+            f"not in the handled set {len(unrecorded)} (a handler's write to a dead master can be "
+            "lost the same way)"
+        )
+    finally:  # a failed wait must not leave sockets for a later test's warnings
+        await redis.aclose()
+        client.close()
     assert resumed_s < 15
     # And /health names the dead node (asked through a live one: a new client needs one)
     alive = next(n for n in replicated.running() if n is not victim)
